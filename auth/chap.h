@@ -1,0 +1,201 @@
+// The CHAP exchange of the iSCSI security stage (RFC 7143 §12.1.3, RFC 1994), for both roles, as
+// explicit state machines driven by transition tables. Each step() consumes the authentication
+// keys the peer sent (AuthMethod, CHAP_*) and yields the keys to send back, or a typed failure.
+// No I/O and no crypto library: digests and random bytes come through ChapCrypto.
+#ifndef MULTICHAP_AUTH_CHAP_H
+#define MULTICHAP_AUTH_CHAP_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/algorithm.h"
+#include "auth/crypto.h"
+#include "auth/encoding.h"
+#include "auth/policy.h"
+#include "auth/result.h"
+#include "auth/secure.h"
+#include "auth/text.h"
+
+namespace multichap {
+
+// Keys that belong to the authentication exchange: AuthMethod and every CHAP_* key.
+bool is_auth_key(std::string_view key);
+
+// The outcome of an exchange so far.
+enum class AuthStatus { in_progress, succeeded, failed };
+
+// R = H(identifier || secret || challenge) (RFC 1994 §4.1), written to out; returns its size.
+Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg, std::uint8_t identifier,
+                                  const Secret& secret, ByteView challenge, MutableByteView out);
+
+// Configuration of an initiator for the life of a session.
+struct ChapInitiatorConfig {
+  ChapCredentials local;                  // our CHAP_N and the secret the target knows us by
+  std::optional<ChapCredentials> target;  // when set: mutual CHAP; name is the expected CHAP_N
+  ChapPolicy policy;
+};
+
+// Configuration of a target: the accounts it accepts and, for mutual CHAP, its own identity.
+struct ChapTargetConfig {
+  std::vector<ChapCredentials> accounts;  // initiator CHAP_N -> secret
+  std::optional<ChapCredentials> local;   // the target's CHAP_N and secret (mutual CHAP)
+  ChapPolicy policy;
+};
+
+// Checks a configuration against the RFC rules (secret lengths, one secret per direction,
+// usable algorithms on crypto); the error names the rule.
+Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto& crypto);
+Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& crypto);
+
+// Events are derived from which authentication keys a received key set carries.
+enum class ChapEvent : std::uint8_t {
+  none,              // no authentication key at all
+  auth_method,       // AuthMethod that selects (or offers) CHAP, or nothing acceptable
+  auth_method_none,  // AuthMethod that settles on None
+  algorithm_offer,   // CHAP_A alone (initiator -> target)
+  challenge,         // CHAP_A, CHAP_I, CHAP_C (target -> initiator)
+  response,          // CHAP_N, CHAP_R [, CHAP_I, CHAP_C]
+  invalid,           // a mix that matches no step
+};
+std::string_view event_name(ChapEvent event);
+
+// ---------------------------------------------------------------------------------------------
+// Initiator side.
+class ChapInitiator {
+ public:
+  enum class State : std::uint8_t {
+    start,              // nothing sent yet
+    await_auth_method,  // sent AuthMethod=CHAP
+    await_challenge,    // sent CHAP_A
+    responded,          // sent CHAP_N/CHAP_R (+ CHAP_I/CHAP_C when mutual)
+    succeeded,          // the target accepted us (and, mutual, proved itself)
+    failed,
+  };
+  using Action = Result<KeyList> (ChapInitiator::*)(const KeyList& received);
+  struct Transition {
+    State from;
+    ChapEvent event;
+    State to;
+    Action action;
+  };
+  static const std::vector<Transition>& transitions();
+  static std::string_view state_name(State state);
+
+  // config and crypto are shared, immutable, and must outlive nothing in particular: the
+  // exchange keeps them alive. Fails when validate_config() does.
+  static Result<std::unique_ptr<ChapInitiator>> create(
+      std::shared_ptr<const ChapInitiatorConfig> config, std::shared_ptr<const ChapCrypto> crypto);
+
+  // Feeds the authentication keys received (none for the first call) and returns the keys to
+  // send. On failure the machine moves to `failed` and stays there until reset().
+  Result<KeyList> step(const KeyList& received);
+  // Back to `start`: forgets the algorithm, identifiers and challenges (wiped).
+  void reset();
+
+  State state() const { return m_state; }
+  AuthStatus status() const;
+  std::optional<Algorithm> algorithm() const { return m_algorithm; }
+  bool mutual() const { return m_config->target.has_value(); }
+  // Whether the target skipped authentication (AuthMethod=None, allowed by policy).
+  bool authenticated_none() const { return m_none; }
+  const std::optional<Error>& failure() const { return m_failure; }
+  // Bytes of the challenge we sent (mutual), for tests of freshness and wiping.
+  ByteView issued_challenge() const { return ByteView(m_challenge.data(), m_challenge.size()); }
+
+ private:
+  ChapInitiator(std::shared_ptr<const ChapInitiatorConfig> config,
+                std::shared_ptr<const ChapCrypto> crypto, std::vector<Algorithm> offer);
+  Result<KeyList> send_auth_method(const KeyList& received);
+  Result<KeyList> on_auth_method(const KeyList& received);
+  Result<KeyList> on_auth_none(const KeyList& received);
+  Result<KeyList> on_challenge(const KeyList& received);
+  Result<KeyList> on_target_response(const KeyList& received);
+  Result<KeyList> on_target_silent(const KeyList& received);
+  Result<KeyList> nothing(const KeyList& received);
+  ChapEvent classify(const KeyList& received) const;
+
+  std::shared_ptr<const ChapInitiatorConfig> m_config;
+  std::shared_ptr<const ChapCrypto> m_crypto;
+  std::vector<Algorithm> m_offer;
+  State m_state = State::start;
+  std::optional<Algorithm> m_algorithm;
+  std::uint8_t m_identifier = 0;  // the CHAP_I we sent (mutual)
+  SecureBytes m_challenge;        // the CHAP_C we sent (mutual)
+  BinaryEncoding m_encoding = BinaryEncoding::hex;
+  bool m_none = false;
+  std::optional<Error> m_failure;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Target side.
+class ChapTarget {
+ public:
+  enum class State : std::uint8_t {
+    await_auth_method,  // waiting for the initiator's AuthMethod offer
+    await_algorithms,   // answered AuthMethod=CHAP, waiting for CHAP_A
+    await_response,     // sent CHAP_A/CHAP_I/CHAP_C, waiting for CHAP_N/CHAP_R
+    succeeded,
+    failed,
+  };
+  using Action = Result<KeyList> (ChapTarget::*)(const KeyList& received);
+  struct Transition {
+    State from;
+    ChapEvent event;
+    State to;
+    Action action;
+  };
+  static const std::vector<Transition>& transitions();
+  static std::string_view state_name(State state);
+
+  static Result<std::unique_ptr<ChapTarget>> create(std::shared_ptr<const ChapTargetConfig> config,
+                                                    std::shared_ptr<const ChapCrypto> crypto);
+
+  // As ChapInitiator::step. A failure's keys (AuthMethod=Reject, CHAP_A=Reject) are available
+  // from reject_keys(); the engine sends them with status 0x0201.
+  Result<KeyList> step(const KeyList& received);
+  void reset();
+
+  State state() const { return m_state; }
+  AuthStatus status() const;
+  std::optional<Algorithm> algorithm() const { return m_algorithm; }
+  bool mutual() const { return m_mutual; }
+  bool authenticated_none() const { return m_none; }
+  // The CHAP_N the initiator proved, after success.
+  const std::string& peer_name() const { return m_peer_name; }
+  const std::optional<Error>& failure() const { return m_failure; }
+  const KeyList& reject_keys() const { return m_reject; }
+  ByteView issued_challenge() const { return ByteView(m_challenge.data(), m_challenge.size()); }
+  std::uint8_t issued_identifier() const { return m_identifier; }
+
+ private:
+  ChapTarget(std::shared_ptr<const ChapTargetConfig> config,
+             std::shared_ptr<const ChapCrypto> crypto, std::vector<Algorithm> usable);
+  Result<KeyList> on_auth_method(const KeyList& received);
+  Result<KeyList> on_auth_none(const KeyList& received);
+  Result<KeyList> on_algorithm_offer(const KeyList& received);
+  Result<KeyList> on_response(const KeyList& received);
+  Result<KeyList> nothing(const KeyList& received);
+  ChapEvent classify(const KeyList& received) const;
+
+  std::shared_ptr<const ChapTargetConfig> m_config;
+  std::shared_ptr<const ChapCrypto> m_crypto;
+  std::vector<Algorithm> m_usable;
+  State m_state = State::await_auth_method;
+  std::optional<Algorithm> m_algorithm;
+  std::uint8_t m_identifier = 0;
+  SecureBytes m_challenge;
+  bool m_mutual = false;
+  bool m_none = false;
+  std::string m_peer_name;
+  KeyList m_reject;
+  std::optional<Error> m_failure;
+};
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_AUTH_CHAP_H

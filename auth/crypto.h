@@ -1,0 +1,36 @@
+// ChapCrypto: the only crypto the CHAP core needs (a digest over several parts and CSPRNG
+// bytes), as an interface so auth/ never includes a crypto library. backends/ implements it:
+// every HashBackend is a ChapCrypto.
+#ifndef MULTICHAP_AUTH_CRYPTO_H
+#define MULTICHAP_AUTH_CRYPTO_H
+
+#include <cstddef>
+#include <initializer_list>
+
+#include "auth/algorithm.h"
+#include "auth/bytes.h"
+#include "auth/result.h"
+
+namespace multichap {
+
+class ChapCrypto {
+ public:
+  virtual ~ChapCrypto() = default;
+
+  // Whether this implementation can compute alg right now (answered by the library at run
+  // time: a FIPS-configured OpenSSL reports MD5 unsupported).
+  virtual bool supports(Algorithm alg) const = 0;
+
+  // Writes H(parts[0] || parts[1] || ...) to out without concatenating the parts and returns the
+  // digest size. Fails (ErrorKind::backend) when alg is unsupported or out is shorter than the
+  // digest. Safe to call from many threads at once.
+  virtual Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
+                                     MutableByteView out) const = 0;
+
+  // Fills out with bytes from a cryptographically secure generator. Thread-safe.
+  virtual Result<void> random(MutableByteView out) const = 0;
+};
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_AUTH_CRYPTO_H

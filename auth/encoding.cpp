@@ -1,0 +1,182 @@
+#include "auth/encoding.h"
+
+#include <array>
+
+namespace multichap {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+Error protocol_error(std::string message) {
+  return make_error(ErrorKind::protocol, std::move(message));
+}
+
+Result<SecureBytes> decode_hex_digits(std::string_view digits, std::size_t max_bytes) {
+  if (digits.empty()) return protocol_error("hex value has no digits after 0x");
+  const std::size_t out_size = (digits.size() + 1) / 2;
+  if (out_size > max_bytes) {
+    return protocol_error("hex value decodes to " + std::to_string(out_size) +
+                          " bytes, over the limit of " + std::to_string(max_bytes));
+  }
+  SecureBytes out;
+  out.reserve(out_size);
+  std::size_t i = 0;
+  if (digits.size() % 2 == 1) {  // n digits -> ceil(n/2) bytes; the first digit stands alone
+    const int v = hex_value(digits[0]);
+    if (v < 0) return protocol_error("invalid hex digit at position 0");
+    out.push_back(static_cast<std::uint8_t>(v));
+    i = 1;
+  }
+  for (; i < digits.size(); i += 2) {
+    const int hi = hex_value(digits[i]);
+    const int lo = hex_value(digits[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return protocol_error("invalid hex digit at position " + std::to_string(hi < 0 ? i : i + 1));
+    }
+    out.push_back(static_cast<std::uint8_t>((hi << 4) | lo));
+  }
+  return out;
+}
+
+Result<SecureBytes> decode_base64_digits(std::string_view text, std::size_t max_bytes) {
+  if (text.empty()) return protocol_error("base64 value has no characters after 0b");
+  if (text.size() % 4 != 0) return protocol_error("base64 value length is not a multiple of 4");
+  std::size_t padding = 0;
+  if (text[text.size() - 1] == '=') padding = (text[text.size() - 2] == '=') ? 2 : 1;
+  const std::size_t out_size = text.size() / 4 * 3 - padding;
+  if (out_size > max_bytes) {
+    return protocol_error("base64 value decodes to " + std::to_string(out_size) +
+                          " bytes, over the limit of " + std::to_string(max_bytes));
+  }
+  if (out_size == 0) return protocol_error("base64 value decodes to no bytes");
+  SecureBytes out;
+  out.reserve(out_size);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    std::array<int, 4> v{};
+    for (std::size_t j = 0; j < 4; ++j) {
+      const char c = text[i + j];
+      if (c == '=' && last && j >= 4 - padding) {
+        v[j] = 0;
+        continue;
+      }
+      v[j] = base64_value(c);
+      if (v[j] < 0)
+        return protocol_error("invalid base64 character at position " + std::to_string(i + j));
+    }
+    const std::uint32_t group =
+        (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
+        (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
+    out.push_back(static_cast<std::uint8_t>(group >> 16));
+    if (!last || padding < 2) out.push_back(static_cast<std::uint8_t>(group >> 8));
+    if (!last || padding < 1) out.push_back(static_cast<std::uint8_t>(group));
+    if (last &&
+        ((padding == 1 && (group & 0xff) != 0) || (padding == 2 && (group & 0xffff) != 0))) {
+      return protocol_error("base64 value has non-zero bits in its padding (not canonical)");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<BinaryEncoding> binary_encoding_of(std::string_view value) {
+  if (value.size() >= 2 && value[0] == '0') {
+    if (value[1] == 'x' || value[1] == 'X') return BinaryEncoding::hex;
+    if (value[1] == 'b' || value[1] == 'B') return BinaryEncoding::base64;
+  }
+  return protocol_error("binary value lacks a 0x (hex) or 0b (base64) prefix");
+}
+
+Result<SecureBytes> decode_binary(std::string_view value, std::size_t max_bytes) {
+  MULTICHAP_ASSIGN_OR_RETURN(const BinaryEncoding encoding, binary_encoding_of(value));
+  const std::string_view body = value.substr(2);
+  if (encoding == BinaryEncoding::hex) return decode_hex_digits(body, max_bytes);
+  return decode_base64_digits(body, max_bytes);
+}
+
+std::string encode_hex(ByteView bytes) {
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out += "0x";
+  for (const std::uint8_t b : bytes) {
+    out += kHexDigits[b >> 4];
+    out += kHexDigits[b & 0x0f];
+  }
+  return out;
+}
+
+std::string encode_base64(ByteView bytes) {
+  std::string out;
+  out.reserve(2 + (bytes.size() + 2) / 3 * 4);
+  out += "0b";
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t g =
+        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    out += kBase64Alphabet[(g >> 18) & 63];
+    out += kBase64Alphabet[(g >> 12) & 63];
+    out += kBase64Alphabet[(g >> 6) & 63];
+    out += kBase64Alphabet[g & 63];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t g = std::uint32_t{bytes[i]} << 16;
+    if (rest == 2) g |= std::uint32_t{bytes[i + 1]} << 8;
+    out += kBase64Alphabet[(g >> 18) & 63];
+    out += kBase64Alphabet[(g >> 12) & 63];
+    out += rest == 2 ? kBase64Alphabet[(g >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string encode_binary(ByteView bytes, BinaryEncoding encoding) {
+  return encoding == BinaryEncoding::hex ? encode_hex(bytes) : encode_base64(bytes);
+}
+
+Result<std::uint32_t> parse_number(std::string_view value, std::uint32_t max) {
+  if (value.empty()) return protocol_error("empty number");
+  std::uint64_t n = 0;
+  if (value.size() >= 2 && value[0] == '0' && (value[1] == 'x' || value[1] == 'X')) {
+    const std::string_view digits = value.substr(2);
+    if (digits.empty()) return protocol_error("hex number has no digits after 0x");
+    for (const char c : digits) {
+      const int v = hex_value(c);
+      if (v < 0) return protocol_error("invalid hex digit in number");
+      n = n * 16 + static_cast<std::uint64_t>(v);
+      if (n > max)
+        return protocol_error("number out of range (maximum " + std::to_string(max) + ")");
+    }
+    return static_cast<std::uint32_t>(n);
+  }
+  if (value.size() > 1 && value[0] == '0')
+    return protocol_error("decimal number has leading zeros");
+  for (const char c : value) {
+    if (c < '0' || c > '9') return protocol_error("invalid character in number");
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    if (n > max) return protocol_error("number out of range (maximum " + std::to_string(max) + ")");
+  }
+  return static_cast<std::uint32_t>(n);
+}
+
+}  // namespace multichap

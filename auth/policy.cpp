@@ -1,0 +1,50 @@
+#include "auth/policy.h"
+
+#include <algorithm>
+
+namespace multichap {
+
+ChapPolicy ChapPolicy::hardened() {
+  ChapPolicy p;
+  p.algorithms = {Algorithm::sha3_256, Algorithm::sha256};
+  p.require_mutual = true;
+  return p;
+}
+
+Result<void> validate_policy(const ChapPolicy& policy) {
+  if (policy.algorithms.empty()) return make_error(ErrorKind::usage, "policy allows no algorithm");
+  for (std::size_t i = 0; i < policy.algorithms.size(); ++i) {
+    if (std::find(policy.algorithms.begin(), policy.algorithms.begin() + static_cast<long>(i),
+                  policy.algorithms[i]) != policy.algorithms.begin() + static_cast<long>(i)) {
+      return make_error(ErrorKind::usage, "policy lists an algorithm twice");
+    }
+  }
+  if (policy.challenge_size < 16 || policy.challenge_size > kMaxChallengeBytes) {
+    return make_error(ErrorKind::usage, "challenge size must be 16..1024 bytes");
+  }
+  if (policy.min_peer_challenge_size < 1 || policy.min_peer_challenge_size > kMaxChallengeBytes) {
+    return make_error(ErrorKind::usage, "minimum peer challenge size must be 1..1024 bytes");
+  }
+  return {};
+}
+
+std::vector<Algorithm> usable_algorithms(const ChapPolicy& policy, const ChapCrypto& crypto) {
+  std::vector<Algorithm> out;
+  for (const Algorithm alg : policy.algorithms) {
+    if (crypto.supports(alg) && chap_a_number(alg, policy.numbering)) out.push_back(alg);
+  }
+  return out;
+}
+
+Result<void> check_secret(const Secret& secret, std::string_view role, const ChapPolicy& policy) {
+  if (secret.empty()) return make_error(ErrorKind::policy, std::string(role) + " is empty");
+  if (secret.size() < kMinSecretBytes && !policy.link_protected) {
+    return make_error(ErrorKind::policy,
+                      std::string(role) + " is " + std::to_string(secret.size()) +
+                          " bytes; RFC 7143 §9.2.1 requires at least 12 bytes (96 bits) unless "
+                          "the link is protected by IPsec (link_protected / --link-protected)");
+  }
+  return {};
+}
+
+}  // namespace multichap

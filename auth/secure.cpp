@@ -1,0 +1,78 @@
+#include "auth/secure.h"
+
+#include <atomic>
+
+#include "auth/encoding.h"
+
+namespace multichap {
+
+namespace {
+std::atomic<std::uint64_t> g_wiped{0};
+}  // namespace
+
+void secure_wipe(void* p, std::size_t n) {
+  volatile std::uint8_t* bytes = static_cast<volatile std::uint8_t*>(p);
+  for (std::size_t i = 0; i < n; ++i) bytes[i] = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+bool constant_time_equal(ByteView a, ByteView b) {
+  if (a.size() != b.size()) return false;
+  volatile std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = diff | static_cast<std::uint8_t>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::uint64_t wiped_byte_count() {
+  return g_wiped.load(std::memory_order_relaxed);
+}
+void note_wiped_bytes(std::size_t n) {
+  g_wiped.fetch_add(n, std::memory_order_relaxed);
+}
+
+void wipe(SecureBytes& bytes) {
+  bytes.resize(bytes.capacity());
+  secure_wipe(bytes.data(), bytes.size());
+  note_wiped_bytes(bytes.size());
+  bytes.clear();
+}
+
+Secret::Secret(Secret&& other) noexcept : m_bytes(std::move(other.m_bytes)) {
+  other.clear();
+}
+
+Secret& Secret::operator=(Secret&& other) noexcept {
+  if (this != &other) {
+    clear();
+    m_bytes = std::move(other.m_bytes);
+    other.clear();
+  }
+  return *this;
+}
+
+Secret::~Secret() {
+  clear();
+}
+
+Secret Secret::from_text(std::string_view text) {
+  return from_bytes(ByteView(text));
+}
+
+Secret Secret::from_bytes(ByteView bytes) {
+  Secret s;
+  s.m_bytes.assign(bytes.begin(), bytes.end());
+  return s;
+}
+
+Result<Secret> Secret::from_encoded(std::string_view encoded) {
+  auto decoded = decode_binary(encoded, kMaxBinaryValueBytes);
+  if (!decoded) {
+    return make_error(ErrorKind::usage, "secret is not a valid 0x/0b binary value: " +
+                                            std::string(error_kind_name(decoded.error().kind)));
+  }
+  Secret s;
+  s.m_bytes = std::move(decoded).value();
+  return s;
+}
+
+}  // namespace multichap

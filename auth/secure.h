@@ -1,0 +1,94 @@
+// Secret hygiene: wiping, constant-time comparison, a wiping allocator and the Secret type.
+#ifndef MULTICHAP_AUTH_SECURE_H
+#define MULTICHAP_AUTH_SECURE_H
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <limits>
+#include <new>
+#include <string_view>
+#include <vector>
+
+#include "auth/bytes.h"
+#include "auth/result.h"
+
+namespace multichap {
+
+// Overwrites n bytes at p with zeros in a way the optimizer may not remove.
+void secure_wipe(void* p, std::size_t n);
+
+// True when a and b have the same length and content. The time taken depends only on the
+// lengths, never on where the contents differ.
+bool constant_time_equal(ByteView a, ByteView b);
+
+// Total bytes wiped by WipingAllocator since start-up; lets tests prove buffers were wiped.
+std::uint64_t wiped_byte_count();
+void note_wiped_bytes(std::size_t n);
+
+// An allocator that zeroizes memory before handing it back to the heap (after Tink's
+// SecretData). Containers of secrets and challenges use it so no copy lingers in freed memory.
+template <typename T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: implicit rebind
+  T* allocate(std::size_t n) {
+    if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_alloc();
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    secure_wipe(p, n * sizeof(T));
+    note_wiped_bytes(n * sizeof(T));
+    ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const WipingAllocator<U>&) const {
+    return true;
+  }
+  template <typename U>
+  bool operator!=(const WipingAllocator<U>&) const {
+    return false;
+  }
+};
+
+using SecureBytes = std::vector<std::uint8_t, WipingAllocator<std::uint8_t>>;
+
+// Zeroizes the contents (the whole capacity) of a buffer and empties it.
+void wipe(SecureBytes& bytes);
+
+// A CHAP secret. Move-only; its bytes live in wiping memory and are wiped when it is destroyed
+// or moved from. It cannot be printed (no operator<<) and compares in constant time. The bytes
+// are reachable only through bytes(), which backends use to compute responses.
+class Secret {
+ public:
+  Secret() = default;
+  Secret(const Secret&) = delete;
+  Secret& operator=(const Secret&) = delete;
+  Secret(Secret&& other) noexcept;
+  Secret& operator=(Secret&& other) noexcept;
+  ~Secret();
+
+  // The secret is the exact bytes of text (what iSCSI tools call the "password").
+  static Secret from_text(std::string_view text);
+  static Secret from_bytes(ByteView bytes);
+  // Parses an iSCSI binary value (0x... hex or 0b... base64); fails with a usage error.
+  static Result<Secret> from_encoded(std::string_view encoded);
+
+  ByteView bytes() const { return ByteView(m_bytes.data(), m_bytes.size()); }
+  std::size_t size() const { return m_bytes.size(); }
+  bool empty() const { return m_bytes.empty(); }
+  bool equals(const Secret& other) const { return constant_time_equal(bytes(), other.bytes()); }
+  // Wipes and empties the secret.
+  void clear() { wipe(m_bytes); }
+
+  friend std::ostream& operator<<(std::ostream&, const Secret&) = delete;
+
+ private:
+  SecureBytes m_bytes;
+};
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_AUTH_SECURE_H

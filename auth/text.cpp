@@ -1,0 +1,109 @@
+#include "auth/text.h"
+
+#include <algorithm>
+
+namespace multichap {
+
+namespace {
+
+bool valid_key_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '+' || c == '@' || c == '_';
+}
+
+Error protocol_error(std::string message) {
+  return make_error(ErrorKind::protocol, std::move(message));
+}
+
+}  // namespace
+
+KeyList::KeyList(std::initializer_list<KeyValue> items) {
+  for (const auto& item : items) set(item.key, item.value);
+}
+
+Result<void> KeyList::add(std::string key, std::string value) {
+  if (contains(key)) return make_error(ErrorKind::usage, "key '" + key + "' added twice");
+  m_items.push_back({std::move(key), std::move(value)});
+  return {};
+}
+
+void KeyList::set(std::string_view key, std::string value) {
+  for (auto& item : m_items) {
+    if (item.key == key) {
+      item.value = std::move(value);
+      return;
+    }
+  }
+  m_items.push_back({std::string(key), std::move(value)});
+}
+
+const std::string* KeyList::find(std::string_view key) const {
+  for (const auto& item : m_items) {
+    if (item.key == key) return &item.value;
+  }
+  return nullptr;
+}
+
+void KeyList::erase(std::string_view key) {
+  m_items.erase(std::remove_if(m_items.begin(), m_items.end(),
+                               [&](const KeyValue& kv) { return kv.key == key; }),
+                m_items.end());
+}
+
+void KeyList::merge(const KeyList& other) {
+  for (const auto& item : other) set(item.key, item.value);
+}
+
+std::size_t max_value_bytes(std::string_view key) {
+  if (key == "CHAP_C" || key == "CHAP_R") return kMaxChapBinaryTextBytes;
+  return kMaxSimpleValueBytes;
+}
+
+Result<KeyList> parse_text(ByteView segment) {
+  const std::string_view text(reinterpret_cast<const char*>(segment.data()), segment.size());
+  // Trailing zero bytes after the last terminator are padding, not empty pairs.
+  std::size_t end = text.size();
+  while (end >= 2 && text[end - 1] == '\0' && text[end - 2] == '\0') --end;
+
+  KeyList keys;
+  std::size_t pos = 0;
+  while (pos < end) {
+    const std::size_t nul = text.find('\0', pos);
+    if (nul == std::string_view::npos || nul >= end) {
+      return protocol_error("text segment ends without a NUL after its last key=value pair");
+    }
+    const std::string_view pair = text.substr(pos, nul - pos);
+    const std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) return protocol_error("key=value pair without '='");
+    const std::string_view key = pair.substr(0, eq);
+    const std::string_view value = pair.substr(eq + 1);
+    if (key.empty()) return protocol_error("empty key name");
+    if (key.size() > kMaxKeyNameBytes) {
+      return protocol_error("key name longer than " + std::to_string(kMaxKeyNameBytes) + " bytes");
+    }
+    if (!std::all_of(key.begin(), key.end(), valid_key_char)) {
+      return protocol_error("key name with an invalid character");
+    }
+    if (value.size() > max_value_bytes(key)) {
+      return protocol_error("value of " + std::string(key) + " longer than " +
+                            std::to_string(max_value_bytes(key)) + " bytes");
+    }
+    if (keys.contains(key)) return protocol_error("duplicate key " + std::string(key));
+    keys.set(key, std::string(value));
+    pos = nul + 1;
+  }
+  return keys;
+}
+
+std::string build_text(const KeyList& keys) {
+  std::string out;
+  for (const auto& item : keys) {
+    out += item.key;
+    out += '=';
+    out += item.value;
+    out += '\0';
+  }
+  return out;
+}
+
+}  // namespace multichap

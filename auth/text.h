@@ -1,0 +1,68 @@
+// Login text segments (RFC 7143 §6.1): UTF-8 "key=value" pairs, each terminated by one NUL.
+// The caller reassembles a segment that spans several PDUs (the C bit) before parsing it.
+#ifndef MULTICHAP_AUTH_TEXT_H
+#define MULTICHAP_AUTH_TEXT_H
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/bytes.h"
+#include "auth/result.h"
+
+namespace multichap {
+
+inline constexpr std::size_t kMaxKeyNameBytes = 63;  // RFC 7143 §6.1
+inline constexpr std::size_t kMaxSimpleValueBytes = 255;
+// CHAP_C / CHAP_R text: "0x" + 2 * 1024 hex digits (base64 of 1024 bytes is shorter).
+inline constexpr std::size_t kMaxChapBinaryTextBytes = 2 + 2 * 1024;
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+};
+
+// An ordered list of keys, each at most once. Order is preserved for the wire.
+class KeyList {
+ public:
+  KeyList() = default;
+  KeyList(std::initializer_list<KeyValue> items);
+
+  // Appends key=value; a usage error if key is already present (a key is offered once).
+  Result<void> add(std::string key, std::string value);
+  // Appends or replaces.
+  void set(std::string_view key, std::string value);
+  // The value of key, or nullptr.
+  const std::string* find(std::string_view key) const;
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  // Removes key if present.
+  void erase(std::string_view key);
+  // Appends every pair of other (replacing equal keys).
+  void merge(const KeyList& other);
+
+  std::size_t size() const { return m_items.size(); }
+  bool empty() const { return m_items.empty(); }
+  std::vector<KeyValue>::const_iterator begin() const { return m_items.begin(); }
+  std::vector<KeyValue>::const_iterator end() const { return m_items.end(); }
+  const KeyValue& operator[](std::size_t i) const { return m_items[i]; }
+
+ private:
+  std::vector<KeyValue> m_items;
+};
+
+// The maximum value length for a key: 2050 for CHAP_C/CHAP_R, 255 otherwise.
+std::size_t max_value_bytes(std::string_view key);
+
+// Parses a complete text segment. Trailing NUL padding after the last pair is ignored. Fails
+// with ErrorKind::protocol on: a pair without '=', an empty or over-long (> 63) key name, a key
+// name with characters outside [A-Za-z0-9.+@_-], an over-long value, a duplicate key, a final
+// pair missing its NUL terminator.
+Result<KeyList> parse_text(ByteView segment);
+
+// Serializes keys as NUL-terminated pairs (no padding: the PDU codec pads).
+std::string build_text(const KeyList& keys);
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_AUTH_TEXT_H

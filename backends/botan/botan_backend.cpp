@@ -1,0 +1,101 @@
+#include "backends/botan/botan_backend.h"
+
+#include <botan/exceptn.h>
+#include <botan/hash.h>
+#include <botan/system_rng.h>
+#include <botan/version.h>
+
+#include <array>
+#include <exception>
+
+namespace multichap {
+
+namespace {
+
+constexpr const char* botan_name(Algorithm alg) {
+  switch (alg) {
+    case Algorithm::md5:
+      return "MD5";
+    case Algorithm::sha1:
+      return "SHA-160";
+    case Algorithm::sha256:
+      return "SHA-256";
+    case Algorithm::sha3_256:
+      return "SHA-3(256)";
+  }
+  return "";
+}
+
+std::size_t slot(Algorithm alg) {
+  return static_cast<std::size_t>(alg) - 5;
+}
+
+// Hash objects of the calling thread, created on first use and reused afterwards.
+Botan::HashFunction* thread_hash(Algorithm alg) {
+  thread_local std::array<std::unique_ptr<Botan::HashFunction>, 4> hashes;
+  auto& hash = hashes[slot(alg)];
+  if (!hash) hash = Botan::HashFunction::create(botan_name(alg));
+  return hash.get();
+}
+
+class BotanBackend final : public HashBackend {
+ public:
+  BotanBackend() {
+    for (const auto& info : kAlgorithms) {
+      try {
+        const auto probe = Botan::HashFunction::create(botan_name(info.id));
+        m_supported[slot(info.id)] = probe && probe->output_length() == info.digest_size;
+      } catch (const std::exception&) {
+        m_supported[slot(info.id)] = false;
+      }
+    }
+  }
+
+  std::string_view name() const override { return "botan"; }
+  std::string version() const override { return Botan::version_string(); }
+  bool supports(Algorithm alg) const override { return m_supported[slot(alg)]; }
+
+  Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
+                             MutableByteView out) const override {
+    if (!supports(alg)) {
+      return make_error(ErrorKind::backend,
+                        "botan: " + std::string(algorithm_name(alg)) + " is not available");
+    }
+    const std::size_t size = digest_size(alg);
+    if (out.size() < size)
+      return make_error(ErrorKind::backend, "botan: digest output buffer too small");
+    Botan::HashFunction* hash = nullptr;
+    try {
+      hash = thread_hash(alg);
+      if (hash == nullptr)
+        return make_error(ErrorKind::backend, "botan: cannot create hash object");
+      for (const ByteView part : parts) hash->update(part.data(), part.size());
+      hash->final(out.data());
+      return size;
+    } catch (const std::exception& e) {
+      if (hash != nullptr) hash->clear();
+      return make_error(ErrorKind::backend, std::string("botan: digest failed: ") + e.what());
+    }
+  }
+
+  Result<void> random(MutableByteView out) const override {
+    try {
+      Botan::system_rng().randomize(out.data(), out.size());
+      return {};
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::backend, std::string("botan: system RNG failed: ") + e.what());
+    }
+  }
+
+ private:
+  std::array<bool, 4> m_supported{};
+};
+
+}  // namespace
+
+std::shared_ptr<const HashBackend> make_botan_backend() {
+  static const std::shared_ptr<const HashBackend> backend = std::make_shared<BotanBackend>();
+  return backend;
+}
+
+}  // namespace multichap

@@ -1,0 +1,136 @@
+#include "backends/openssl/openssl_backend.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace multichap {
+
+namespace {
+
+constexpr const char* openssl_name(Algorithm alg) {
+  switch (alg) {
+    case Algorithm::md5:
+      return "MD5";
+    case Algorithm::sha1:
+      return "SHA1";
+    case Algorithm::sha256:
+      return "SHA2-256";
+    case Algorithm::sha3_256:
+      return "SHA3-256";
+  }
+  return "";
+}
+
+// One EVP_MD_CTX per thread, reused for every digest of every OpenSSL backend on that thread.
+class ThreadContext {
+ public:
+  ThreadContext() : m_ctx(EVP_MD_CTX_new()) {}
+  ~ThreadContext() { EVP_MD_CTX_free(m_ctx); }
+  ThreadContext(const ThreadContext&) = delete;
+  ThreadContext& operator=(const ThreadContext&) = delete;
+  EVP_MD_CTX* get() const { return m_ctx; }
+
+ private:
+  EVP_MD_CTX* m_ctx;
+};
+
+EVP_MD_CTX* thread_context() {
+  thread_local ThreadContext context;
+  return context.get();
+}
+
+class OpenSslBackend final : public HashBackend {
+ public:
+  OpenSslBackend() {
+    for (const auto& info : kAlgorithms) {
+      EVP_MD* md = EVP_MD_fetch(nullptr, openssl_name(info.id), nullptr);
+      if (md == nullptr) continue;
+      const auto index = slot(info.id);
+      m_mds[index] = md;
+      // Ask the library once whether it will actually compute this digest (a provider may hand
+      // out an EVP_MD and still refuse to initialise it, as FIPS does for MD5).
+      std::array<std::uint8_t, kMaxDigestSize> out{};
+      const auto probe = compute(info.id, {ByteView(std::string_view("abc"))}, out);
+      if (!probe || EVP_MD_get_size(md) != static_cast<int>(info.digest_size)) {
+        EVP_MD_free(md);
+        m_mds[index] = nullptr;
+      }
+    }
+    ERR_clear_error();
+  }
+  ~OpenSslBackend() override {
+    for (EVP_MD* md : m_mds) EVP_MD_free(md);
+  }
+  OpenSslBackend(const OpenSslBackend&) = delete;
+  OpenSslBackend& operator=(const OpenSslBackend&) = delete;
+
+  std::string_view name() const override { return "openssl"; }
+  std::string version() const override { return OpenSSL_version(OPENSSL_VERSION); }
+  bool supports(Algorithm alg) const override { return m_mds[slot(alg)] != nullptr; }
+
+  Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
+                             MutableByteView out) const override {
+    if (!supports(alg)) {
+      return make_error(ErrorKind::backend, "openssl: " + std::string(algorithm_name(alg)) +
+                                                " is not available in this OpenSSL configuration");
+    }
+    return compute(alg, parts, out);
+  }
+
+  Result<void> random(MutableByteView out) const override {
+    // RAND_bytes takes an int length; challenges are at most 1024 bytes, but stay correct.
+    std::size_t done = 0;
+    while (done < out.size()) {
+      const std::size_t n = std::min<std::size_t>(out.size() - done, 1 << 20);
+      if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
+        ERR_clear_error();
+        return make_error(ErrorKind::backend, "openssl: RAND_bytes failed");
+      }
+      done += n;
+    }
+    return {};
+  }
+
+ private:
+  static std::size_t slot(Algorithm alg) { return static_cast<std::size_t>(alg) - 5; }
+
+  Result<std::size_t> compute(Algorithm alg, std::initializer_list<ByteView> parts,
+                              MutableByteView out) const {
+    const std::size_t size = digest_size(alg);
+    if (out.size() < size) {
+      return make_error(ErrorKind::backend, "openssl: digest output buffer too small");
+    }
+    EVP_MD_CTX* ctx = thread_context();
+    if (ctx == nullptr || EVP_DigestInit_ex2(ctx, m_mds[slot(alg)], nullptr) != 1) {
+      return make_error(ErrorKind::backend, "openssl: digest initialisation failed");
+    }
+    for (const ByteView part : parts) {
+      if (part.size() > 0 && EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) {
+        return make_error(ErrorKind::backend, "openssl: digest update failed");
+      }
+    }
+    unsigned int written = 0;
+    if (EVP_DigestFinal_ex(ctx, out.data(), &written) != 1 || written != size) {
+      return make_error(ErrorKind::backend, "openssl: digest finalisation failed");
+    }
+    return size;
+  }
+
+  std::array<EVP_MD*, 4> m_mds{};
+};
+
+}  // namespace
+
+std::shared_ptr<const HashBackend> make_openssl_backend() {
+  static const std::shared_ptr<const HashBackend> backend = std::make_shared<OpenSslBackend>();
+  return backend;
+}
+
+}  // namespace multichap

@@ -1,0 +1,77 @@
+// Session-scoped CHAP authenticators (DESIGN.md "Session scope and the rewind").
+//
+// The authenticator holds the configuration (names, secrets, policy, backend) for the session's
+// life and the negotiated state of the current leading login only. rewind() at the start of each
+// leading login (every retry included) forgets and wipes everything negotiated. Further
+// connections of a full-feature session get their own exchange from for_connection(): fresh
+// challenges, and the session's state is never touched. This is the EDK2 IScsiDxe data-model
+// confusion (AuthType/AuthData per session, AuthStep per connection) fixed by construction.
+#ifndef MULTICHAP_SESSION_SESSION_AUTHENTICATOR_H
+#define MULTICHAP_SESSION_SESSION_AUTHENTICATOR_H
+
+#include <memory>
+
+#include "auth/chap.h"
+#include "backends/hash_backend.h"
+#include "session/login_authenticator.h"
+
+namespace multichap {
+
+class InitiatorAuthenticator final : public LoginAuthenticator {
+ public:
+  // Validates config against backend (secret rules, usable algorithms).
+  static Result<std::unique_ptr<InitiatorAuthenticator>> create(
+      ChapInitiatorConfig config, std::shared_ptr<const HashBackend> backend);
+  static Result<std::unique_ptr<InitiatorAuthenticator>> create(
+      std::shared_ptr<const ChapInitiatorConfig> config,
+      std::shared_ptr<const HashBackend> backend);
+
+  void rewind() override;
+  Result<KeyList> step(const KeyList& received) override;
+  AuthStatus state() const override { return m_exchange->status(); }
+  std::optional<Algorithm> algorithm() const override { return m_exchange->algorithm(); }
+  bool mutual() const override { return m_exchange->mutual() && state() == AuthStatus::succeeded; }
+
+  // An independent authenticator for a non-leading login of this session (same configuration).
+  std::unique_ptr<InitiatorAuthenticator> for_connection() const;
+
+  const ChapInitiator& exchange() const { return *m_exchange; }
+  const ChapInitiatorConfig& config() const { return *m_config; }
+  const HashBackend& backend() const { return *m_backend; }
+  // How many times rewind() ran: one per leading-login attempt.
+  unsigned rewinds() const { return m_rewinds; }
+
+ private:
+  InitiatorAuthenticator(std::shared_ptr<const ChapInitiatorConfig> config,
+                         std::shared_ptr<const HashBackend> backend,
+                         std::unique_ptr<ChapInitiator> exchange);
+  std::shared_ptr<const ChapInitiatorConfig> m_config;
+  std::shared_ptr<const HashBackend> m_backend;
+  std::unique_ptr<ChapInitiator> m_exchange;
+  unsigned m_rewinds = 0;
+};
+
+// Target side: one per login connection, created from the target's shared configuration.
+class TargetAuthenticator final : public LoginAuthenticator {
+ public:
+  static Result<std::unique_ptr<TargetAuthenticator>> create(
+      std::shared_ptr<const ChapTargetConfig> config, std::shared_ptr<const HashBackend> backend);
+
+  void rewind() override { m_exchange->reset(); }
+  Result<KeyList> step(const KeyList& received) override;
+  AuthStatus state() const override { return m_exchange->status(); }
+  std::optional<Algorithm> algorithm() const override { return m_exchange->algorithm(); }
+  bool mutual() const override { return m_exchange->mutual(); }
+  KeyList reject_keys() const override { return m_exchange->reject_keys(); }
+
+  const ChapTarget& exchange() const { return *m_exchange; }
+
+ private:
+  explicit TargetAuthenticator(std::unique_ptr<ChapTarget> exchange)
+      : m_exchange(std::move(exchange)) {}
+  std::unique_ptr<ChapTarget> m_exchange;
+};
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_SESSION_SESSION_AUTHENTICATOR_H

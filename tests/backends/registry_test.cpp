@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+
+#include "backends/hash_backend.h"
+
+namespace multichap {
+namespace {
+
+TEST(Registry, ListsBuiltBackendsAndMakesEach) {
+  ASSERT_FALSE(built_backends().empty());
+  EXPECT_EQ(default_backend_name(), built_backends().front());
+  for (const auto name : built_backends()) {
+    auto backend = make_backend(name);
+    ASSERT_TRUE(backend) << name;
+    EXPECT_EQ((*backend)->name(), name);
+    EXPECT_FALSE((*backend)->version().empty());
+    EXPECT_EQ(make_backend(name)->get(), backend->get()) << "backends are singletons";
+  }
+}
+
+TEST(Registry, UnknownNameIsAUsageError) {
+  auto backend = make_backend("gnutls");
+  ASSERT_FALSE(backend);
+  EXPECT_EQ(backend.error().kind, ErrorKind::usage);
+  EXPECT_NE(backend.error().message.find("unknown"), std::string::npos);
+}
+
+TEST(Registry, UnbuiltNameSaysSo) {
+  for (const char* name : {"openssl", "botan"}) {
+    bool built = false;
+    for (const auto b : built_backends()) built |= b == name;
+    if (built) continue;
+    auto backend = make_backend(name);
+    ASSERT_FALSE(backend);
+    EXPECT_NE(backend.error().message.find("not built"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace multichap

@@ -1,0 +1,31 @@
+// Parameterizing tests over every backend built into this binary (after Botan's "run every
+// vector against every provider").
+#ifndef MULTICHAP_TESTS_SUPPORT_BACKEND_PARAMS_H
+#define MULTICHAP_TESTS_SUPPORT_BACKEND_PARAMS_H
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/hash_backend.h"
+
+namespace multichap::test {
+
+// Names of the built backends, as std::string for gtest parameters.
+std::vector<std::string> backend_names();
+// The named backend; fails the test (fatal) when it cannot be made.
+std::shared_ptr<const HashBackend> backend_or_die(const std::string& name);
+
+// Use as: INSTANTIATE_TEST_SUITE_P(AllBackends, Fixture, ::testing::ValuesIn(backend_names()),
+//                                  BackendParamName{});
+struct BackendParamName {
+  std::string operator()(const ::testing::TestParamInfo<std::string>& info) const {
+    return info.param;
+  }
+};
+
+}  // namespace multichap::test
+
+#endif

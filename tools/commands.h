@@ -1,0 +1,36 @@
+// The multichap CLI's subcommands. Each returns the process exit status:
+// 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
+#ifndef MULTICHAP_TOOLS_COMMANDS_H
+#define MULTICHAP_TOOLS_COMMANDS_H
+
+#include <string>
+#include <vector>
+
+#include "auth/result.h"
+#include "auth/secure.h"
+#include "tools/cli_options.h"
+
+namespace multichap::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitAuthFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 3;
+
+int run_algorithms(const std::vector<std::string>& args);
+int run_response(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
+int run_login(const std::vector<std::string>& args);
+
+// Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH
+// or the environment variable env_name, in that order of precedence; exactly one source may be
+// given on the command line. Warns on stderr when the secret itself is on the command line.
+// Returns an empty optional-like Secret (empty()) when none was given.
+Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name);
+
+// Prints "multichap: <message>" to stderr and returns the exit status for the error's kind.
+int report_error(const Error& error);
+
+}  // namespace multichap::cli
+
+#endif  // MULTICHAP_TOOLS_COMMANDS_H

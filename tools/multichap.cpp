@@ -1,0 +1,191 @@
+// multichap: CHAP for iSCSI over MD5, SHA-1, SHA-256 and SHA3-256, from the command line.
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "auth/algorithm.h"
+#include "auth/chap.h"
+#include "auth/encoding.h"
+#include "backends/hash_backend.h"
+#include "tools/commands.h"
+
+namespace multichap::cli {
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: multichap COMMAND [OPTIONS]
+
+iSCSI CHAP authentication over MD5, SHA-1, SHA-256 and SHA3-256.
+
+commands:
+  algorithms   list the crypto backends built in and the algorithms each supports
+  response     compute one CHAP response (for debugging interop)
+  serve        run an iSCSI target (login phase) that authenticates initiators with CHAP
+  login        log into an iSCSI target with CHAP (with no --portal: into an embedded one)
+
+Run 'multichap COMMAND --help' for a command's options.
+Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
+)";
+
+constexpr const char* kResponseUsage =
+    R"(usage: multichap response --alg ALG --id N --challenge VALUE
+                          (--secret TEXT | --secret-hex HEX | --secret-file PATH) [--backend B]
+
+Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
+
+  --alg ALG          md5, sha1, sha256, sha3-256 (or the CHAP_A number 5-8)
+  --id N             the CHAP identifier, 0-255 (decimal or 0x hex)
+  --challenge VALUE  the challenge as an iSCSI binary value: 0x<hex> or 0b<base64>
+  --secret TEXT      the secret as text (visible in ps: prefer the two below)
+  --secret-hex HEX   the secret as hex bytes (0x prefix optional)
+  --secret-file PATH read the secret (text, trailing newline stripped) from a file
+                     (or set MULTICHAP_SECRET in the environment)
+  --backend B        crypto backend (see 'multichap algorithms'); default: the first built
+)";
+
+}  // namespace
+
+int report_error(const Error& error) {
+  std::cerr << "multichap: " << error.message << "\n";
+  switch (error.kind) {
+    case ErrorKind::usage:
+      return kExitUsage;
+    case ErrorKind::authentication:
+      return kExitAuthFailed;
+    default:
+      return kExitFailure;
+  }
+}
+
+Result<Secret> read_secret(const Options& options, const std::string& prefix,
+                           const char* env_name) {
+  const std::string text_opt = prefix + "secret";
+  const std::string hex_opt = prefix + "secret-hex";
+  const std::string file_opt = prefix + "secret-file";
+  const int given = options.has(text_opt) + options.has(hex_opt) + options.has(file_opt);
+  if (given > 1) {
+    return make_error(ErrorKind::usage,
+                      "give only one of --" + text_opt + ", --" + hex_opt + ", --" + file_opt);
+  }
+  if (const std::string* text = options.get(text_opt)) {
+    std::cerr << "multichap: warning: --" << text_opt
+              << " puts the secret on the command line, where other "
+              << "users can read it (ps); prefer --" << file_opt << " or " << env_name << "\n";
+    return Secret::from_text(*text);
+  }
+  if (const std::string* hex = options.get(hex_opt)) {
+    std::cerr << "multichap: warning: --" << hex_opt
+              << " puts the secret on the command line, where other "
+              << "users can read it (ps); prefer --" << file_opt << " or " << env_name << "\n";
+    const bool prefixed =
+        hex->size() >= 2 && (*hex)[0] == '0' && ((*hex)[1] == 'x' || (*hex)[1] == 'X');
+    auto secret = Secret::from_encoded(prefixed ? *hex : "0x" + *hex);
+    if (!secret) return make_error(ErrorKind::usage, "--" + hex_opt + " is not valid hex");
+    return secret;
+  }
+  if (const std::string* path = options.get(file_opt)) {
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) return make_error(ErrorKind::usage, "cannot read --" + file_opt + " '" + *path + "'");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
+      content.pop_back();
+    Secret secret = Secret::from_text(content);
+    secure_wipe(content.data(), content.size());
+    return secret;
+  }
+  if (const char* env = std::getenv(env_name); env != nullptr && *env != '\0') {
+    return Secret::from_text(env);
+  }
+  return Secret{};
+}
+
+int run_algorithms(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "--help") {
+    std::cout << "usage: multichap algorithms\n\nLists the crypto backends built into this binary "
+                 "and, for "
+                 "each, the CHAP algorithms it can compute at run time.\n";
+    return kExitOk;
+  }
+  if (!args.empty())
+    return report_error(make_error(ErrorKind::usage, "algorithms takes no arguments"));
+  std::cout << "backends built in (default first):\n";
+  for (const std::string_view name : built_backends()) {
+    auto backend = make_backend(name);
+    if (!backend) return report_error(backend.error());
+    std::cout << "  " << name << " (" << (*backend)->version() << ")\n";
+    for (const auto& info : kAlgorithms) {
+      std::cout << "    CHAP_A=" << int{info.chap_a} << "  " << info.name;
+      for (std::size_t pad = info.name.size(); pad < 9; ++pad) std::cout << ' ';
+      std::cout << "digest " << info.digest_size << " bytes  "
+                << ((*backend)->supports(info.id) ? "supported" : "unsupported") << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int run_response(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "--help") {
+    std::cout << kResponseUsage;
+    return kExitOk;
+  }
+  auto parsed = Options::parse(
+      args, {"alg", "id", "challenge", "secret", "secret-hex", "secret-file", "backend"}, {});
+  if (!parsed) {
+    report_error(parsed.error());
+    std::cerr << kResponseUsage;
+    return kExitUsage;
+  }
+  const Options& options = *parsed;
+  for (const char* required : {"alg", "id", "challenge"}) {
+    if (!options.has(required)) {
+      return report_error(
+          make_error(ErrorKind::usage, std::string("response needs --") + required));
+    }
+  }
+  auto alg = parse_algorithm(*options.get("alg"));
+  if (!alg) return report_error(alg.error());
+  auto id = parse_number(*options.get("id"), 255);
+  if (!id)
+    return report_error(make_error(ErrorKind::usage, "--id must be 0-255 (decimal or 0x hex)"));
+  auto challenge = decode_binary(*options.get("challenge"), kMaxBinaryValueBytes);
+  if (!challenge) {
+    return report_error(make_error(ErrorKind::usage, "--challenge: " + challenge.error().message));
+  }
+  auto secret = read_secret(options, "", "MULTICHAP_SECRET");
+  if (!secret) return report_error(secret.error());
+  if (secret->empty()) {
+    return report_error(make_error(
+        ErrorKind::usage,
+        "response needs a secret: --secret, --secret-hex, --secret-file or MULTICHAP_SECRET"));
+  }
+  auto backend =
+      options.has("backend") ? make_backend(*options.get("backend")) : make_default_backend();
+  if (!backend) return report_error(backend.error());
+  std::array<std::uint8_t, kMaxDigestSize> out{};
+  auto n = chap_response(**backend, *alg, static_cast<std::uint8_t>(*id), *secret,
+                         ByteView(challenge->data(), challenge->size()), out);
+  if (!n) return report_error(n.error());
+  std::cout << encode_hex(ByteView(out.data(), *n)) << "\n";
+  return kExitOk;
+}
+
+}  // namespace multichap::cli
+
+int main(int argc, char** argv) {
+  using namespace multichap::cli;
+  const std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    std::cout << kUsage;
+    return all.empty() ? kExitUsage : kExitOk;
+  }
+  const std::string command = all[0];
+  const std::vector<std::string> args(all.begin() + 1, all.end());
+  if (command == "algorithms") return run_algorithms(args);
+  if (command == "response") return run_response(args);
+  if (command == "serve") return run_serve(args);
+  if (command == "login") return run_login(args);
+  std::cerr << "multichap: unknown command '" << command << "'\n\n" << kUsage;
+  return kExitUsage;
+}
