@@ -18,6 +18,8 @@ std::string_view error_kind_name(ErrorKind kind) {
       return "io";
     case ErrorKind::timeout:
       return "timeout";
+    case ErrorKind::rejected:
+      return "rejected";
     case ErrorKind::internal:
       return "internal";
   }

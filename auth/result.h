@@ -22,6 +22,7 @@ enum class ErrorKind {
   usage,           // the caller (or the CLI user) asked for something invalid
   io,              // connection refused, reset or closed
   timeout,         // a connect, read or write deadline passed
+  rejected,        // the peer ended the login with a non-success status (other than 0x0201)
   internal,        // a bug in multichap
 };
 

@@ -32,6 +32,9 @@ class LoginAuthenticator {
   // Security-stage keys in, keys to send out. Only auth keys are read; others are ignored.
   virtual Result<KeyList> step(const KeyList& received) = 0;
   virtual AuthStatus state() const = 0;
+  // Initiator: whether our side has said everything (CHAP_R sent), so the next request may ask
+  // to leave the security stage (T=1). Target: whether authentication succeeded.
+  virtual bool ready_to_transit() const = 0;
   // The negotiated algorithm, once chosen.
   virtual std::optional<Algorithm> algorithm() const = 0;
   // Whether both sides authenticated each other.

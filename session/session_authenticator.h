@@ -29,6 +29,10 @@ class InitiatorAuthenticator final : public LoginAuthenticator {
   void rewind() override;
   Result<KeyList> step(const KeyList& received) override;
   AuthStatus state() const override { return m_exchange->status(); }
+  bool ready_to_transit() const override {
+    return m_exchange->state() == ChapInitiator::State::responded ||
+           state() == AuthStatus::succeeded;
+  }
   std::optional<Algorithm> algorithm() const override { return m_exchange->algorithm(); }
   bool mutual() const override { return m_exchange->mutual() && state() == AuthStatus::succeeded; }
 
@@ -60,6 +64,7 @@ class TargetAuthenticator final : public LoginAuthenticator {
   void rewind() override { m_exchange->reset(); }
   Result<KeyList> step(const KeyList& received) override;
   AuthStatus state() const override { return m_exchange->status(); }
+  bool ready_to_transit() const override { return state() == AuthStatus::succeeded; }
   std::optional<Algorithm> algorithm() const override { return m_exchange->algorithm(); }
   bool mutual() const override { return m_exchange->mutual(); }
   KeyList reject_keys() const override { return m_exchange->reject_keys(); }

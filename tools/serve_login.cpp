@@ -1,16 +1,336 @@
-// multichap serve / multichap login (placeholders until the login engine lands).
+// multichap serve / multichap login.
+#include <csignal>
 #include <iostream>
+#include <mutex>
 
+#include "auth/algorithm.h"
+#include "auth/encoding.h"
+#include "backends/hash_backend.h"
+#include "session/initiator.h"
+#include "session/target.h"
 #include "tools/commands.h"
 
 namespace multichap::cli {
 
-int run_serve(const std::vector<std::string>&) {
-  return report_error(make_error(ErrorKind::internal, "serve: not built yet"));
+namespace {
+
+constexpr const char* kServeUsage =
+    R"(usage: multichap serve --listen HOST:PORT --target IQN --user U (--secret S | --secret-file F)
+                       [--target-user U (--target-secret S | --target-secret-file F)] [options]
+
+Runs an iSCSI target (login phase, logout, NOP; no SCSI) that authenticates initiators with
+CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once ready
+(PORT 0 picks a free port).
+
+  --listen HOST:PORT       address to listen on (default 127.0.0.1:3260)
+  --target IQN             the TargetName served
+  --user U                 the initiator's CHAP_N to accept
+  --secret S               its secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
+  --secret-hex HEX, --secret-file PATH
+  --target-user U          our CHAP_N for mutual CHAP
+  --target-secret S        our secret for mutual CHAP (or --target-secret-file, --target-secret-hex,
+                           MULTICHAP_TARGET_SECRET); must differ from the initiator's
+  --algs LIST              allowed algorithms, e.g. sha3-256,sha256 (default: all four)
+  --require-mutual         refuse initiators that do not authenticate the target
+  --no-auth                accept logins without CHAP (AuthMethod=None); no --user needed
+  --legacy-tgt-sha1        number SHA-1 as CHAP_A 7 like tgt/IET (SHA-256 then unavailable)
+  --link-protected         allow secrets under 12 bytes (the link is protected by IPsec)
+  --challenge-size N       challenge bytes, 16-1024 (default 32; never below the digest size)
+  --backend B              crypto backend (see 'multichap algorithms')
+  --verbose                log every key exchanged (CHAP responses masked)
+)";
+
+constexpr const char* kLoginUsage =
+    R"(usage: multichap login [--portal HOST:PORT --target IQN] --user U (--secret S | --secret-file F)
+                       [--target-user U (--target-secret S | --target-secret-file F)] [options]
+
+Logs into an iSCSI target with CHAP, shows the keys exchanged (CHAP responses masked), logs out.
+With no --portal, starts an embedded target on 127.0.0.1 and logs into it with mutual CHAP
+(credentials from the options, or random ones when none are given).
+Prints "login succeeded: algorithm=NAME mutual=yes|no".
+
+  --portal HOST:PORT       the target's address (default port 3260)
+  --target IQN             the TargetName to log into
+  --initiator-name IQN     our InitiatorName (default iqn.2026-11.org.multichap:initiator)
+  --user U                 our CHAP_N
+  --secret S               our secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
+  --secret-hex HEX, --secret-file PATH
+  --target-user U          the target's expected CHAP_N: asks for mutual CHAP
+  --target-secret S        the target's secret (or --target-secret-file, --target-secret-hex,
+                           MULTICHAP_TARGET_SECRET); must differ from ours
+  --algs LIST              algorithms to offer, in preference order (default sha3-256,sha256,sha1,md5)
+  --legacy-tgt-sha1        number SHA-1 as CHAP_A 7 like tgt/IET (needed for SHA-1 with tgt)
+  --link-protected         allow secrets under 12 bytes (the link is protected by IPsec)
+  --retries N              further attempts after a timeout, lost connection or class-3 status (default 2)
+  --timeout S              seconds for connecting and for each login response (default 10)
+  --connections N          connections in the session (MC/S), default 1
+  --backend B              crypto backend (see 'multichap algorithms')
+  --quiet                  print only the outcome
+)";
+
+std::mutex g_print_mutex;
+void print_line(const std::string& line) {
+  std::lock_guard<std::mutex> lock(g_print_mutex);
+  std::cout << line << std::endl;
 }
 
-int run_login(const std::vector<std::string>&) {
-  return report_error(make_error(ErrorKind::internal, "login: not built yet"));
+Target* g_target = nullptr;
+extern "C" void on_signal(int) {
+  if (g_target != nullptr) g_target->request_stop();
+}
+
+Result<std::shared_ptr<const HashBackend>> backend_from(const Options& options) {
+  return options.has("backend") ? make_backend(*options.get("backend")) : make_default_backend();
+}
+
+// Policy options shared by serve and login.
+Result<ChapPolicy> policy_from(const Options& options) {
+  ChapPolicy policy;
+  if (const std::string* algs = options.get("algs")) {
+    MULTICHAP_ASSIGN_OR_RETURN(policy.algorithms, parse_algorithm_list(*algs));
+  }
+  if (options.has("legacy-tgt-sha1")) policy.numbering = ChapNumbering::legacy_tgt_sha1;
+  if (options.has("link-protected")) policy.link_protected = true;
+  if (const std::string* size = options.get("challenge-size")) {
+    auto n = parse_number(*size, 1024);
+    if (!n) return make_error(ErrorKind::usage, "--challenge-size must be a number 16-1024");
+    policy.challenge_size = *n;
+  }
+  MULTICHAP_GUARD(validate_policy(policy));
+  return policy;
+}
+
+// Reads --target-user and the target secret; both or neither.
+Result<std::optional<ChapCredentials>> target_credentials(const Options& options) {
+  MULTICHAP_ASSIGN_OR_RETURN(Secret secret,
+                             read_secret(options, "target-", "MULTICHAP_TARGET_SECRET"));
+  const std::string* user = options.get("target-user");
+  if (user == nullptr && secret.empty()) return std::optional<ChapCredentials>{};
+  if (user == nullptr) return make_error(ErrorKind::usage, "a target secret needs --target-user");
+  if (secret.empty()) {
+    return make_error(
+        ErrorKind::usage,
+        "--target-user needs --target-secret, --target-secret-file or MULTICHAP_TARGET_SECRET");
+  }
+  return std::optional<ChapCredentials>(ChapCredentials{*user, std::move(secret)});
+}
+
+Result<Secret> random_secret(const HashBackend& backend) {
+  std::uint8_t bytes[16];
+  MULTICHAP_GUARD(backend.random(MutableByteView(bytes, sizeof(bytes))));
+  Secret s = Secret::from_text(encode_hex(ByteView(bytes, sizeof(bytes))));
+  secure_wipe(bytes, sizeof(bytes));
+  return s;
+}
+
+const std::set<std::string> kCommonValued = {"user",
+                                             "secret",
+                                             "secret-hex",
+                                             "secret-file",
+                                             "target-user",
+                                             "target-secret",
+                                             "target-secret-hex",
+                                             "target-secret-file",
+                                             "algs",
+                                             "backend",
+                                             "target",
+                                             "challenge-size"};
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kServeUsage;
+    return kExitOk;
+  }
+  auto valued = kCommonValued;
+  valued.insert("listen");
+  auto parsed = Options::parse(
+      args, valued, {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected", "verbose"});
+  if (!parsed) {
+    report_error(parsed.error());
+    std::cerr << kServeUsage;
+    return kExitUsage;
+  }
+  const Options& options = *parsed;
+  if (!options.has("target"))
+    return report_error(make_error(ErrorKind::usage, "serve needs --target IQN"));
+  auto endpoint = parse_endpoint(options.has("listen") ? *options.get("listen") : "127.0.0.1:3260");
+  if (!endpoint) return report_error(endpoint.error());
+  auto backend = backend_from(options);
+  if (!backend) return report_error(backend.error());
+  auto policy = policy_from(options);
+  if (!policy) return report_error(policy.error());
+  policy->require_mutual = options.has("require-mutual");
+
+  TargetOptions target_options;
+  target_options.target_name = *options.get("target");
+  target_options.backend = *backend;
+  target_options.log = print_line;
+  target_options.log_keys = options.has("verbose");
+  auto secret = read_secret(options, "", "MULTICHAP_SECRET");
+  if (!secret) return report_error(secret.error());
+  auto local = target_credentials(options);
+  if (!local) return report_error(local.error());
+  if (options.has("no-auth")) {
+    if (options.has("user"))
+      return report_error(make_error(ErrorKind::usage, "--no-auth and --user exclude each other"));
+  } else {
+    if (!options.has("user") || secret->empty()) {
+      return report_error(make_error(
+          ErrorKind::usage,
+          "serve needs --user and a secret (--secret, --secret-file or MULTICHAP_SECRET), "
+          "or --no-auth"));
+    }
+    auto chap = std::make_shared<ChapTargetConfig>();
+    chap->accounts.push_back(ChapCredentials{*options.get("user"), std::move(secret).value()});
+    chap->local = std::move(local).value();
+    chap->policy = *policy;
+    target_options.chap = chap;
+  }
+  auto target = Target::create(std::move(target_options));
+  if (!target) return report_error(target.error());
+  auto port = (*target)->listen(*endpoint);
+  if (!port) return report_error(port.error());
+  endpoint->port = *port;
+  g_target = target->get();
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  print_line("listening on " + endpoint->to_string() + " target=" + *options.get("target") +
+             " backend=" + std::string((*backend)->name()));
+  (*target)->run();
+  (*target)->stop();
+  g_target = nullptr;
+  const auto stats = (*target)->stats();
+  print_line("stopped: " + std::to_string(stats.logins_succeeded) + " logins succeeded, " +
+             std::to_string(stats.logins_failed) + " failed");
+  return kExitOk;
+}
+
+int run_login(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kLoginUsage;
+    return kExitOk;
+  }
+  auto valued = kCommonValued;
+  for (const char* v : {"portal", "initiator-name", "retries", "timeout", "connections"})
+    valued.insert(v);
+  auto parsed = Options::parse(args, valued, {"legacy-tgt-sha1", "link-protected", "quiet"});
+  if (!parsed) {
+    report_error(parsed.error());
+    std::cerr << kLoginUsage;
+    return kExitUsage;
+  }
+  const Options& options = *parsed;
+  const bool embedded = !options.has("portal");
+  auto backend = backend_from(options);
+  if (!backend) return report_error(backend.error());
+  auto policy = policy_from(options);
+  if (!policy) return report_error(policy.error());
+
+  InitiatorOptions init;
+  if (const std::string* name = options.get("initiator-name")) init.initiator_name = *name;
+  unsigned connections = 1;
+  if (const std::string* n = options.get("connections")) {
+    auto v = parse_number(*n, 8);
+    if (!v || *v == 0)
+      return report_error(make_error(ErrorKind::usage, "--connections must be 1-8"));
+    connections = *v;
+  }
+  if (const std::string* r = options.get("retries")) {
+    auto v = parse_number(*r, 100);
+    if (!v) return report_error(make_error(ErrorKind::usage, "--retries must be a number 0-100"));
+    init.max_attempts = *v + 1;
+  }
+  if (const std::string* t = options.get("timeout")) {
+    auto v = parse_number(*t, 3600);
+    if (!v || *v == 0)
+      return report_error(make_error(ErrorKind::usage, "--timeout must be 1-3600 seconds"));
+    init.connect_timeout = init.login_timeout = Millis(std::uint64_t{*v} * 1000);
+  }
+  if (!options.has("quiet")) init.transcript = print_line;
+
+  auto secret = read_secret(options, "", "MULTICHAP_SECRET");
+  if (!secret) return report_error(secret.error());
+  auto target_creds = target_credentials(options);
+  if (!target_creds) return report_error(target_creds.error());
+  std::string user = options.has("user") ? *options.get("user") : "";
+
+  std::unique_ptr<Target> embedded_target;
+  if (embedded) {
+    // The main job's demo: an embedded target on loopback, mutual CHAP.
+    if (user.empty()) user = "demo-initiator";
+    if (secret->empty()) secret = random_secret(**backend);
+    if (!*target_creds) {
+      auto s = random_secret(**backend);
+      if (!s) return report_error(s.error());
+      *target_creds = ChapCredentials{"demo-target", std::move(s).value()};
+    }
+    if (!secret) return report_error(secret.error());
+    init.target_name =
+        options.has("target") ? *options.get("target") : "iqn.2026-11.org.multichap:embedded";
+    auto chap = std::make_shared<ChapTargetConfig>();
+    chap->accounts.push_back(ChapCredentials{user, Secret::from_bytes(secret->bytes())});
+    chap->local =
+        ChapCredentials{(*target_creds)->name, Secret::from_bytes((*target_creds)->secret.bytes())};
+    chap->policy = *policy;
+    TargetOptions target_options;
+    target_options.target_name = init.target_name;
+    target_options.chap = chap;
+    target_options.backend = *backend;
+    auto target = Target::create(std::move(target_options));
+    if (!target) return report_error(target.error());
+    auto port = (*target)->listen(Endpoint{"127.0.0.1", 0});
+    if (!port) return report_error(port.error());
+    (*target)->start();
+    init.portal = Endpoint{"127.0.0.1", *port};
+    embedded_target = std::move(target).value();
+    if (!options.has("quiet")) {
+      print_line("embedded target " + init.target_name + " listening on " +
+                 init.portal.to_string() + " (mutual CHAP, backend " +
+                 std::string((*backend)->name()) + ")");
+    }
+  } else {
+    auto portal = parse_endpoint(*options.get("portal"));
+    if (!portal) return report_error(portal.error());
+    init.portal = *portal;
+    if (!options.has("target"))
+      return report_error(make_error(ErrorKind::usage, "login with --portal needs --target IQN"));
+    init.target_name = *options.get("target");
+    if (user.empty()) return report_error(make_error(ErrorKind::usage, "login needs --user"));
+    if (secret->empty()) {
+      return report_error(make_error(
+          ErrorKind::usage, "login needs a secret: --secret, --secret-file or MULTICHAP_SECRET"));
+    }
+  }
+
+  ChapInitiatorConfig config;
+  config.local = ChapCredentials{user, std::move(secret).value()};
+  config.target = std::move(target_creds).value();
+  config.policy = *policy;
+  auto auth = InitiatorAuthenticator::create(std::move(config), *backend);
+  if (!auth) return report_error(auth.error());
+  auto session = InitiatorSession::create(init, std::move(auth).value());
+  if (!session) return report_error(session.error());
+  if (auto ok = (*session)->login(); !ok) {
+    const int code = report_error(ok.error());
+    if (code != kExitAuthFailed)
+      std::cerr << "multichap: login failed after " << (*session)->attempts() << " attempt(s)\n";
+    return code;
+  }
+  const auto alg = (*session)->algorithm();
+  print_line(std::string("login succeeded: algorithm=") +
+             std::string(alg ? algorithm_name(*alg) : "none") +
+             " mutual=" + ((*session)->mutual() ? "yes" : "no"));
+  for (unsigned i = 1; i < connections; ++i) {
+    auto cid = (*session)->add_connection();
+    if (!cid) return report_error(cid.error());
+    print_line("connection " + std::to_string(*cid) +
+               " added to session tsih=" + std::to_string((*session)->tsih()));
+  }
+  if (auto out = (*session)->logout(); !out) return report_error(out.error());
+  if (embedded_target) embedded_target->stop();
+  return kExitOk;
 }
 
 }  // namespace multichap::cli

@@ -1,0 +1,378 @@
+#include "session/initiator.h"
+
+#include <thread>
+
+#include "session/operational.h"
+
+namespace multichap {
+
+namespace {
+
+const char* stage_name(std::uint8_t stage) {
+  switch (stage) {
+    case kSecurityStage:
+      return "security";
+    case kOperationalStage:
+      return "operational";
+    case kFullFeaturePhase:
+      return "full-feature";
+    default:
+      return "reserved";
+  }
+}
+
+// "host:port,tpgt" from a redirect's TargetAddress.
+std::optional<Endpoint> parse_target_address(const std::string& value) {
+  const auto comma = value.rfind(',');
+  auto ep = parse_endpoint(std::string_view(value).substr(0, comma), 3260);
+  if (!ep) return std::nullopt;
+  return *ep;
+}
+
+}  // namespace
+
+InitiatorSession::InitiatorSession(InitiatorOptions options,
+                                   std::unique_ptr<InitiatorAuthenticator> auth, Isid isid)
+    : m_options(std::move(options)), m_auth(std::move(auth)), m_isid(isid) {}
+
+InitiatorSession::~InitiatorSession() = default;
+
+Result<std::unique_ptr<InitiatorSession>> InitiatorSession::create(
+    InitiatorOptions options, std::unique_ptr<InitiatorAuthenticator> auth) {
+  if (!auth) return make_error(ErrorKind::usage, "an initiator session needs an authenticator");
+  if (options.session_type == "Normal" && options.target_name.empty()) {
+    return make_error(ErrorKind::usage, "a Normal session needs a target name (IQN)");
+  }
+  if (options.initiator_name.empty())
+    return make_error(ErrorKind::usage, "initiator name is empty");
+  if (options.max_attempts == 0)
+    return make_error(ErrorKind::usage, "at least one login attempt is needed");
+  // ISID type 10b "random" (RFC 7143 §11.12.5): A=0, B and C random, qualifier D=0.
+  Isid isid{};
+  std::uint8_t random[3];
+  MULTICHAP_GUARD(auth->backend().random(MutableByteView(random, 3)));
+  isid[0] = 0x80;
+  isid[1] = random[0];
+  isid[2] = random[1];
+  isid[3] = random[2];
+  return std::unique_ptr<InitiatorSession>(
+      new InitiatorSession(std::move(options), std::move(auth), isid));
+}
+
+void InitiatorSession::note(const std::string& line) const {
+  if (m_options.transcript) m_options.transcript(line);
+}
+
+Result<void> InitiatorSession::send_request(Link& link, bool transit, std::uint8_t csg,
+                                            std::uint8_t nsg, bool leading, std::uint16_t cid,
+                                            const KeyList& keys) {
+  const std::string text = build_text(keys);
+  note(std::string("-> [") + stage_name(csg) +
+       (transit ? " T=1 -> " + std::string(stage_name(nsg)) : " T=0") + "] " + describe_keys(keys));
+  std::size_t offset = 0;
+  do {
+    const std::size_t chunk =
+        std::min<std::size_t>(text.size() - offset, kDefaultMaxRecvDataSegment);
+    const bool more = offset + chunk < text.size();
+    LoginRequest r;
+    r.transit = transit && !more;  // C=1 forces T=0
+    r.cont = more;
+    r.csg = csg;
+    r.nsg = r.transit ? nsg : 0;
+    r.isid = m_isid;
+    r.tsih = leading ? 0 : m_tsih;
+    r.itt = m_itt;
+    r.cid = cid;
+    r.cmd_sn = m_cmd_sn;
+    r.exp_stat_sn = link.exp_stat_sn;
+    r.data.assign(text.begin() + static_cast<long>(offset),
+                  text.begin() + static_cast<long>(offset + chunk));
+    MULTICHAP_GUARD(write_pdu(link.conn, encode(r), Clock::now() + m_options.login_timeout));
+    offset += chunk;
+    if (more) {  // the target acknowledges each C=1 PDU with an empty response
+      MULTICHAP_ASSIGN_OR_RETURN(const LoginResponse ack, read_response(link, leading, cid, csg));
+      if (!ack.data.empty() || ack.transit) {
+        return make_error(ErrorKind::protocol, "target answered a continued request with data");
+      }
+    }
+  } while (offset < text.size());
+  return {};
+}
+
+Result<LoginResponse> InitiatorSession::read_response(Link& link, bool leading, std::uint16_t cid,
+                                                      std::uint8_t csg) {
+  (void)cid;
+  MULTICHAP_ASSIGN_OR_RETURN(Pdu pdu, read_pdu(link.conn, kDefaultMaxRecvDataSegment,
+                                               Clock::now() + m_options.login_timeout));
+  if (pdu.opcode() != static_cast<std::uint8_t>(Opcode::login_response)) {
+    return make_error(ErrorKind::protocol,
+                      "target sent a " + opcode_name(pdu.opcode()) + " during login");
+  }
+  MULTICHAP_ASSIGN_OR_RETURN(LoginResponse r, decode_login_response(pdu));
+  link.exp_stat_sn = r.stat_sn + 1;
+  if (r.status == status::kSuccess) {
+    // (A failure status ends the login whatever it echoes; some targets zero these fields.)
+    if (r.itt != m_itt || r.isid != m_isid) {
+      return make_error(ErrorKind::protocol,
+                        "login response for another task or session (ITT/ISID mismatch)");
+    }
+    if (r.csg != csg)
+      return make_error(ErrorKind::protocol, "login response in another stage than our request");
+    if (r.version_active != 0)
+      return make_error(ErrorKind::protocol, "target chose an unknown iSCSI version");
+    if (r.transit && !leading && r.tsih != m_tsih) {
+      return make_error(ErrorKind::protocol, "target changed the TSIH of a non-leading login");
+    }
+  }
+  return r;
+}
+
+Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bool leading,
+                                        std::uint16_t cid, std::optional<AttemptFailure>& failure) {
+  auto fail = [&](Error error, bool retry) -> Result<void> {
+    failure = AttemptFailure{error, retry, std::nullopt};
+    return error;
+  };
+  ++m_itt;
+  std::uint8_t stage = kSecurityStage;
+  KeyList out{{"InitiatorName", m_options.initiator_name}, {"SessionType", m_options.session_type}};
+  if (m_options.session_type == "Normal") out.set("TargetName", m_options.target_name);
+  auto first = auth.step(KeyList{});
+  if (!first) return fail(first.error(), false);
+  out.merge(*first);
+  bool transit = false;
+  std::uint8_t nsg = kOperationalStage;
+  KeyList offered;
+  KeyList negotiated;
+
+  while (true) {
+    if (auto sent = send_request(link, transit, stage, nsg, leading, cid, out); !sent) {
+      return fail(sent.error(), true);
+    }
+    // Read the response, following C=1 continuations with empty requests.
+    std::string text;
+    LoginResponse resp;
+    while (true) {
+      auto r = read_response(link, leading, cid, stage);
+      if (!r) {
+        const bool io = r.error().kind == ErrorKind::io || r.error().kind == ErrorKind::timeout;
+        return fail(r.error(), io);
+      }
+      resp = std::move(r).value();
+      if (resp.status != status::kSuccess) break;
+      text.append(resp.data.begin(), resp.data.end());
+      if (text.size() > kMaxLoginText)
+        return fail(make_error(ErrorKind::protocol, "login text over 64 KiB"), false);
+      if (!resp.cont) break;
+      LoginRequest more;
+      more.csg = stage;
+      more.isid = m_isid;
+      more.tsih = leading ? 0 : m_tsih;
+      more.itt = m_itt;
+      more.cid = cid;
+      more.cmd_sn = m_cmd_sn;
+      more.exp_stat_sn = link.exp_stat_sn;
+      if (auto sent = write_pdu(link.conn, encode(more), Clock::now() + m_options.login_timeout);
+          !sent) {
+        return fail(sent.error(), true);
+      }
+    }
+    if (resp.status != status::kSuccess) {
+      if (leading) m_last_status = resp.status;
+      note("<- status " + status_text(resp.status));
+      const std::uint8_t cls = static_cast<std::uint8_t>(resp.status >> 8);
+      if (cls == 1) {
+        auto keys = parse_text(resp.data);
+        const std::string* address = keys ? keys->find("TargetAddress") : nullptr;
+        auto ep = address != nullptr ? parse_target_address(*address) : std::nullopt;
+        if (!ep)
+          return fail(make_error(ErrorKind::protocol, "redirect without a usable TargetAddress"),
+                      false);
+        failure = AttemptFailure{
+            make_error(ErrorKind::rejected, "target redirected us to " + ep->to_string()), true,
+            ep};
+        return failure->error;
+      }
+      if (resp.status == status::kAuthenticationFailure) {
+        return fail(
+            make_error(ErrorKind::authentication,
+                       "authentication failed: the target answered " + status_text(resp.status)),
+            false);
+      }
+      std::string hint;
+      if (resp.status == status::kInitiatorError && stage == kSecurityStage &&
+          auth.algorithm() == Algorithm::sha256 && auth.ready_to_transit()) {
+        // tgt and IET number SHA-1 as CHAP_A 7 and refuse a SHA-256 answer with 0x0200.
+        hint =
+            " (if this is tgt or IET, which take CHAP_A=7 to mean SHA-1, use --legacy-tgt-sha1 or "
+            "leave sha256 out of --algs)";
+      }
+      return fail(make_error(ErrorKind::rejected,
+                             "the target refused the login: " + status_text(resp.status) + hint),
+                  cls == 3);
+    }
+    auto keys =
+        parse_text(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    if (!keys)
+      return fail(make_error(ErrorKind::protocol, "target's login text: " + keys.error().message),
+                  false);
+    note(std::string("<- [") + stage_name(resp.csg) +
+         (resp.transit ? " T=1 -> " + std::string(stage_name(resp.nsg)) : " T=0") + "] " +
+         describe_keys(*keys));
+
+    out = KeyList{};
+    if (stage == kSecurityStage) {
+      auto step = auth.step(*keys);
+      if (!step) {
+        // A target that fails to prove itself gets no status from us: we close (RFC 7143 §12.1.3).
+        return fail(step.error(), false);
+      }
+      out = std::move(step).value();
+    } else {
+      if (auto checked = check_operational_answers(offered, *keys, negotiated); !checked) {
+        return fail(checked.error(), false);
+      }
+      KeyList proposals;
+      for (const auto& kv : *keys) {
+        if (!offered.contains(kv.key)) proposals.set(kv.key, kv.value);
+      }
+      out = answer_operational(proposals, leading, negotiated);
+    }
+
+    if (resp.transit) {
+      if (stage == kSecurityStage && auth.state() != AuthStatus::succeeded) {
+        return fail(make_error(ErrorKind::authentication,
+                               "target left the security stage before authentication completed"),
+                    false);
+      }
+      stage = resp.nsg;
+      if (stage == kFullFeaturePhase) {
+        if (leading) {
+          if (resp.tsih == 0)
+            return fail(make_error(ErrorKind::protocol, "target assigned TSIH 0"), false);
+          m_tsih = resp.tsih;
+          m_negotiated = negotiated;
+        }
+        return {};
+      }
+      // Now in the operational stage: propose our parameters and ask for full feature phase.
+      offered = initiator_operational_offer(leading);
+      offered.merge(out);
+      out = offered;
+      transit = true;
+      nsg = kFullFeaturePhase;
+      continue;
+    }
+    if (stage == kSecurityStage) {
+      transit = auth.ready_to_transit();
+      nsg = kOperationalStage;
+    } else {
+      transit = true;
+      nsg = kFullFeaturePhase;
+    }
+  }
+}
+
+Result<void> InitiatorSession::login() {
+  if (!m_connections.empty()) return make_error(ErrorKind::usage, "session is already logged in");
+  Endpoint portal = m_options.portal;
+  Error last = make_error(ErrorKind::internal, "no attempt made");
+  for (unsigned attempt = 1; attempt <= m_options.max_attempts; ++attempt) {
+    m_attempts = attempt;
+    if (attempt > 1) std::this_thread::sleep_for(m_options.retry_delay);
+    // The rewind: every leading-login attempt starts from a clean authenticator (EDK2's
+    // IScsiSessionResetAuthData), before the first key is sent.
+    m_auth->rewind();
+    m_tsih = 0;
+    note("attempt " + std::to_string(attempt) + "/" + std::to_string(m_options.max_attempts) +
+         ": connecting to " + portal.to_string() + " (authenticator rewound)");
+    auto conn = Connection::connect(portal, m_options.connect_timeout);
+    if (!conn) {
+      last = conn.error();
+      note("attempt " + std::to_string(attempt) + " failed: " + last.message);
+      continue;
+    }
+    Link link{std::move(conn).value(), 0};
+    std::optional<AttemptFailure> failure;
+    if (login_on(link, *m_auth, true, 0, failure)) {
+      m_connections.emplace(std::uint16_t{0}, std::move(link));
+      return {};
+    }
+    link.conn.close();
+    last =
+        failure ? failure->error : make_error(ErrorKind::internal, "login failed without a reason");
+    note("attempt " + std::to_string(attempt) + " failed: " + last.message);
+    if (!failure || !failure->retry) return last;
+    if (failure->redirect) portal = *failure->redirect;
+  }
+  return last;
+}
+
+Result<std::uint16_t> InitiatorSession::add_connection() {
+  if (m_connections.empty() || m_tsih == 0)
+    return make_error(ErrorKind::usage, "add_connection needs a logged-in session");
+  const std::uint16_t cid = m_next_cid++;
+  note("adding connection cid=" + std::to_string(cid) +
+       " to session tsih=" + std::to_string(m_tsih));
+  MULTICHAP_ASSIGN_OR_RETURN(Connection conn,
+                             Connection::connect(m_options.portal, m_options.connect_timeout));
+  Link link{std::move(conn), 0};
+  // A separate exchange: fresh challenges, and the session's own authenticator is left alone.
+  const auto auth = m_auth->for_connection();
+  std::optional<AttemptFailure> failure;
+  MULTICHAP_GUARD(login_on(link, *auth, false, cid, failure));
+  m_connections.emplace(cid, std::move(link));
+  return cid;
+}
+
+Result<void> InitiatorSession::ping(std::uint16_t cid) {
+  const auto it = m_connections.find(cid);
+  if (it == m_connections.end()) return make_error(ErrorKind::usage, "no connection with that CID");
+  NopOut nop;
+  nop.itt = ++m_itt;
+  nop.cmd_sn = m_cmd_sn;
+  nop.exp_stat_sn = it->second.exp_stat_sn;
+  nop.data = {'p', 'i', 'n', 'g'};
+  const auto deadline = Clock::now() + m_options.login_timeout;
+  MULTICHAP_GUARD(write_pdu(it->second.conn, encode(nop), deadline));
+  MULTICHAP_ASSIGN_OR_RETURN(const Pdu pdu, read_pdu(it->second.conn, 262144, deadline));
+  MULTICHAP_ASSIGN_OR_RETURN(const NopIn in, decode_nop_in(pdu));
+  if (in.itt != nop.itt || in.data != nop.data)
+    return make_error(ErrorKind::protocol, "NOP-In does not match our ping");
+  it->second.exp_stat_sn = in.stat_sn + 1;
+  return {};
+}
+
+Result<void> InitiatorSession::logout() {
+  Result<void> result;
+  // Close the added connections first (reason 1), then the session on the leading one (reason 0).
+  for (auto it = m_connections.rbegin(); it != m_connections.rend(); ++it) {
+    const std::uint16_t cid = it->first;
+    Link& link = it->second;
+    LogoutRequest req;
+    req.reason = cid == 0 ? 0 : 1;
+    req.itt = ++m_itt;
+    req.cid = cid;
+    req.cmd_sn = m_cmd_sn;
+    req.exp_stat_sn = link.exp_stat_sn;
+    const auto deadline = Clock::now() + m_options.login_timeout;
+    auto done = [&]() -> Result<void> {
+      MULTICHAP_GUARD(write_pdu(link.conn, encode(req), deadline));
+      MULTICHAP_ASSIGN_OR_RETURN(const Pdu pdu, read_pdu(link.conn, 262144, deadline));
+      MULTICHAP_ASSIGN_OR_RETURN(const LogoutResponse resp, decode_logout_response(pdu));
+      if (resp.response != 0) {
+        return make_error(ErrorKind::protocol,
+                          "logout refused with response " + std::to_string(resp.response));
+      }
+      return {};
+    }();
+    note("logout cid=" + std::to_string(cid) + (done ? ": ok" : ": " + done.error().message));
+    if (!done && result) result = done;
+    link.conn.close();
+  }
+  m_connections.clear();
+  m_tsih = 0;
+  return result;
+}
+
+}  // namespace multichap

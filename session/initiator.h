@@ -1,0 +1,106 @@
+// The initiator-side login engine: a session of one or more TCP connections to a target.
+//
+// login() performs the leading login in the shape of EDK2's IScsiSessionLogin: each attempt on a
+// fresh TCP connection, the session authenticator rewound before the first key is sent, retries
+// only after a timeout, a lost connection, a class-3 status or a redirect — never after a class-2
+// status (the same request would fail the same way) nor after the target failed to prove itself.
+// add_connection() adds a connection to the full-feature session (MC/S) with its own, separate
+// CHAP exchange (InitiatorAuthenticator::for_connection()).
+#ifndef MULTICHAP_SESSION_INITIATOR_H
+#define MULTICHAP_SESSION_INITIATOR_H
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "session/pdu.h"
+#include "session/session_authenticator.h"
+#include "session/transcript.h"
+#include "session/transport.h"
+
+namespace multichap {
+
+struct InitiatorOptions {
+  Endpoint portal;
+  std::string target_name;  // required for SessionType=Normal
+  std::string initiator_name = "iqn.2026-11.org.multichap:initiator";
+  std::string session_type = "Normal";
+  Millis connect_timeout{5000};
+  Millis login_timeout{10000};  // deadline for each login response
+  unsigned max_attempts = 3;    // leading-login attempts, first included
+  Millis retry_delay{100};
+  LogSink transcript;  // optional: attempts and every key exchanged (CHAP_R masked)
+};
+
+class InitiatorSession {
+ public:
+  // auth carries the session's CHAP configuration; the session owns it for its whole life.
+  static Result<std::unique_ptr<InitiatorSession>> create(
+      InitiatorOptions options, std::unique_ptr<InitiatorAuthenticator> auth);
+  ~InitiatorSession();
+
+  // Leading login with retries. On failure the error says why; last_status() holds the
+  // target's status when it sent one. ErrorKind::authentication for 0x0201 or a target that
+  // failed mutual authentication; rejected for other statuses; io/timeout when no attempt
+  // got through.
+  Result<void> login();
+  // Adds a connection to the logged-in session (TSIH of the leading login); returns its CID.
+  Result<std::uint16_t> add_connection();
+  // NOP-Out/NOP-In round trip on a connection (full feature phase check).
+  Result<void> ping(std::uint16_t cid = 0);
+  // Logs every connection out (non-leading ones first, then the session) and closes them.
+  Result<void> logout();
+
+  std::uint16_t tsih() const { return m_tsih; }
+  const Isid& isid() const { return m_isid; }
+  unsigned attempts() const { return m_attempts; }
+  std::optional<std::uint16_t> last_status() const { return m_last_status; }
+  std::size_t connection_count() const { return m_connections.size(); }
+  const KeyList& negotiated() const { return m_negotiated; }
+  InitiatorAuthenticator& authenticator() { return *m_auth; }
+  const InitiatorAuthenticator& authenticator() const { return *m_auth; }
+  // The algorithm and mutual flag of the leading login.
+  std::optional<Algorithm> algorithm() const { return m_auth->algorithm(); }
+  bool mutual() const { return m_auth->mutual(); }
+
+ private:
+  struct Link {
+    Connection conn;
+    std::uint32_t exp_stat_sn = 0;
+  };
+  // Why an attempt failed, and whether another attempt may help.
+  struct AttemptFailure {
+    Error error;
+    bool retry = false;
+    std::optional<Endpoint> redirect;
+  };
+
+  InitiatorSession(InitiatorOptions options, std::unique_ptr<InitiatorAuthenticator> auth,
+                   Isid isid);
+  // Runs one login on conn through auth (leading: TSIH 0).
+  Result<void> login_on(Link& link, LoginAuthenticator& auth, bool leading, std::uint16_t cid,
+                        std::optional<AttemptFailure>& failure);
+  Result<void> send_request(Link& link, bool transit, std::uint8_t csg, std::uint8_t nsg,
+                            bool leading, std::uint16_t cid, const KeyList& keys);
+  Result<LoginResponse> read_response(Link& link, bool leading, std::uint16_t cid,
+                                      std::uint8_t csg);
+  void note(const std::string& line) const;
+
+  InitiatorOptions m_options;
+  std::unique_ptr<InitiatorAuthenticator> m_auth;
+  Isid m_isid{};
+  std::uint16_t m_tsih = 0;
+  std::uint32_t m_itt = 1;
+  std::uint32_t m_cmd_sn = 1;
+  std::uint16_t m_next_cid = 1;
+  unsigned m_attempts = 0;
+  std::optional<std::uint16_t> m_last_status;
+  KeyList m_negotiated;
+  std::map<std::uint16_t, Link> m_connections;  // by CID; 0 is the leading connection
+};
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_SESSION_INITIATOR_H
