@@ -286,7 +286,8 @@ Result<void> InitiatorSession::login() {
     m_tsih = 0;
     note("attempt " + std::to_string(attempt) + "/" + std::to_string(m_options.max_attempts) +
          ": connecting to " + portal.to_string() + " (authenticator rewound)");
-    auto conn = Connection::connect(portal, m_options.connect_timeout);
+    auto conn = m_options.connector ? m_options.connector()
+                                    : Connection::connect(portal, m_options.connect_timeout);
     if (!conn) {
       last = conn.error();
       note("attempt " + std::to_string(attempt) + " failed: " + last.message);

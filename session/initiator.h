@@ -10,6 +10,7 @@
 #define MULTICHAP_SESSION_INITIATOR_H
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,9 @@ struct InitiatorOptions {
   unsigned max_attempts = 3;    // leading-login attempts, first included
   Millis retry_delay{100};
   LogSink transcript;  // optional: attempts and every key exchanged (CHAP_R masked)
+  // Optional: makes each connection instead of a TCP connect to portal (tests and fuzzers hand
+  // in one end of a socketpair).
+  std::function<Result<Connection>()> connector;
 };
 
 class InitiatorSession {

@@ -489,6 +489,14 @@ void Target::stop() {
   reap_workers(true);
 }
 
+void Target::serve(Connection conn) {
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_stats.connections;
+  }
+  ConnectionHandler(*this, conn).run();
+}
+
 void Target::log(const std::string& line) const {
   if (m_options.log) m_options.log(line);
 }

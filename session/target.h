@@ -65,6 +65,9 @@ class Target {
   void stop();
   // Async-signal-safe: only sets a flag that run() polls.
   void request_stop() { m_stop.store(true); }
+  // Runs one connection (login, then full feature phase until logout or close) on the calling
+  // thread, on a socket the caller connected: for fuzzers and tests that feed a socketpair.
+  void serve(Connection conn);
 
   std::uint16_t port() const { return m_listener.port(); }
   TargetStats stats() const;
