@@ -102,10 +102,13 @@ class [[nodiscard]] Result<void> {
     if (!multichap_guard_result) return multichap_guard_result.error(); \
   } while (0)
 
+// tmp is an identifier and lhs may be a declaration ("auto x"): neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MULTICHAP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                    \
   if (!tmp) return tmp.error();                         \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 // `MULTICHAP_ASSIGN_OR_RETURN(auto x, f());` declares x from f()'s value or returns its error.
 #define MULTICHAP_ASSIGN_OR_RETURN(lhs, expr) \

@@ -173,14 +173,16 @@ int run_response(const std::vector<std::string>& args) {
 
 }  // namespace multichap::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int dispatch(int argc, char** argv) {
   using namespace multichap::cli;
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     std::cout << kUsage;
     return all.empty() ? kExitUsage : kExitOk;
   }
-  const std::string command = all[0];
+  const std::string& command = all[0];
   const std::vector<std::string> args(all.begin() + 1, all.end());
   if (command == "algorithms") return run_algorithms(args);
   if (command == "response") return run_response(args);
@@ -188,4 +190,15 @@ int main(int argc, char** argv) {
   if (command == "login") return run_login(args);
   std::cerr << "multichap: unknown command '" << command << "'\n\n" << kUsage;
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const std::exception& e) {  // out of memory, thread creation failure...
+    std::cerr << "multichap: internal error: " << e.what() << "\n";
+    return multichap::cli::kExitFailure;
+  }
 }
