@@ -1,0 +1,23 @@
+// The benchmark suites. Each registers its benchmarks (for every built backend) from main()
+// after Google Benchmark has parsed the command line.
+#ifndef MULTICHAP_BENCH_SUITES_H
+#define MULTICHAP_BENCH_SUITES_H
+
+namespace multichap::bench {
+
+// hash/{raw,ours}/BACKEND/ALG/SIZE: digest throughput (bench/hash_bench.cpp).
+void register_hash_benchmarks();
+// chap_response|chap_verify/ours/BACKEND/ALG/CHALLENGE, challenge_random/ours/BACKEND/32,
+// challenge_target/ours/BACKEND/ALG: CHAP operations (bench/chap_bench.cpp).
+void register_chap_benchmarks();
+// login_inmemory/ours/BACKEND/ALG: a whole mutual CHAP exchange between ChapInitiator and
+// ChapTarget with no transport (bench/exchange_bench.cpp).
+void register_exchange_benchmarks();
+
+// login_loopback/{ours,tgtd}/md5/N: N concurrent logins over loopback TCP against our target
+// and against a tgtd started by the benchmark (bench/login_bench.cpp).
+void register_login_benchmarks();
+
+}  // namespace multichap::bench
+
+#endif  // MULTICHAP_BENCH_SUITES_H
