@@ -99,6 +99,31 @@ std::string answer_value(const KeyRule& r, const std::string& value) {
   return "Reject";
 }
 
+// Whether answer is a result the key's selection rule admits for what we offered (RFC 7143
+// §6.2.2: "Selection of a value not admitted by the selection rule is considered a protocol
+// error").
+bool admitted(const KeyRule& r, const std::string& offered, const std::string& answer) {
+  switch (r.rule) {
+    case Rule::list:
+      return list_contains(offered, answer);
+    case Rule::boolean_or:
+      if (answer != "Yes" && answer != "No") return false;
+      return offered != "Yes" || answer == "Yes";
+    case Rule::boolean_and:
+      if (answer != "Yes" && answer != "No") return false;
+      return offered != "No" || answer == "No";
+    case Rule::minimum:
+    case Rule::maximum: {
+      const auto n = parse_number(answer, 0xffffffffu);
+      const auto ours = parse_number(offered, 0xffffffffu);
+      if (!n || *n < r.low || *n > r.high) return false;
+      if (!ours) return true;  // not our number to judge against
+      return r.rule == Rule::minimum ? *n <= *ours : *n >= *ours;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_declarative_key(std::string_view key) {
@@ -146,16 +171,17 @@ Result<void> check_operational_answers(const KeyList& offered, const KeyList& re
                                        KeyList& negotiated) {
   for (const auto& kv : received) {
     if (is_auth_key(kv.key) || !offered.contains(kv.key)) continue;
+    // Reserved answers settle nothing (RFC 7143 §6.2): the key keeps its default.
+    if (kv.value == "Reject" || kv.value == "Irrelevant" || kv.value == "NotUnderstood") continue;
     const KeyRule* rule = find_rule(kv.key);
     if (rule == nullptr) {
       negotiated.set(kv.key, kv.value);
       continue;
     }
-    if (kv.value == "Reject" || kv.value == "Irrelevant" || kv.value == "NotUnderstood") continue;
-    if (rule->rule == Rule::list && !list_contains(*offered.find(kv.key), kv.value)) {
-      return make_error(
-          ErrorKind::protocol,
-          "target answered " + kv.key + "=" + kv.value.substr(0, 64) + ", which we did not offer");
+    if (!admitted(*rule, *offered.find(kv.key), kv.value)) {
+      return make_error(ErrorKind::protocol,
+                        "target answered " + kv.key + "=" + kv.value.substr(0, 64) +
+                            ", which the key's selection rule does not admit for our offer");
     }
     negotiated.set(kv.key, kv.value);
   }

@@ -25,7 +25,9 @@ KeyList initiator_operational_offer(bool leading);
 KeyList answer_operational(const KeyList& received, bool leading, KeyList& negotiated);
 
 // Checks the target's answers to what we offered (e.g. a digest we can't do) and records them.
-// A protocol error if the target picked a value we did not offer.
+// A protocol error if the target picked a value we did not offer or one the key's selection rule
+// does not admit (a minimum above our offer, No to our Yes for an OR key; RFC 7143 §6.2.2).
+// Reserved answers (Reject, Irrelevant, NotUnderstood) are not recorded.
 Result<void> check_operational_answers(const KeyList& offered, const KeyList& received,
                                        KeyList& negotiated);
 

@@ -71,7 +71,9 @@ class Target::ConnectionHandler {
     r.version_max = 0;
     r.version_active = 0;
     r.isid = m_isid;
-    r.tsih = tsih;
+    // RFC 7143 §11.13.4: every response echoes the request's TSIH, except the final response of
+    // a leading login, which carries the new session's.
+    r.tsih = tsih != 0 ? tsih : m_request_tsih;
     r.itt = m_itt;
     r.stat_sn = m_stat_sn++;
     r.exp_cmd_sn = m_exp_cmd_sn;

@@ -70,7 +70,14 @@ Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_por
   return ep;
 }
 
-Connection::Connection(int fd) : m_fd(fd) {}
+Connection::Connection(int fd) : m_fd(fd) {
+  // Every read and write polls against a deadline, which needs a non-blocking socket: an adopted
+  // blocking one would otherwise let recv()/send() wait past any deadline.
+  if (m_fd >= 0) {
+    const int flags = ::fcntl(m_fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0) ::fcntl(m_fd, F_SETFL, flags | O_NONBLOCK);
+  }
+}
 Connection::Connection(Connection&& other) noexcept : m_fd(other.m_fd) {
   other.m_fd = -1;
 }

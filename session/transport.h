@@ -29,6 +29,7 @@ Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_por
 class Connection {
  public:
   Connection() = default;
+  // Adopts a connected stream socket (and makes it non-blocking, which the deadlines need).
   explicit Connection(int fd);
   Connection(Connection&& other) noexcept;
   Connection& operator=(Connection&& other) noexcept;
