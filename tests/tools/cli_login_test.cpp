@@ -1,0 +1,407 @@
+// `multichap serve` and `multichap login` as a user runs them: real child processes of the
+// built CLI, talking over 127.0.0.1. Exit status 0 on success for every algorithm, 1 on a wrong
+// secret, 2 on usage errors, 3 on an unreachable portal; the embedded-target demo; and no secret
+// or CHAP response in anything either process prints (checked against the responses actually sent,
+// recovered from the wire by a recording relay and recomputed with chap_response()).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth/chap.h"
+#include "auth/encoding.h"
+#include "backends/hash_backend.h"
+#include "tests/session/pdu_relay.h"
+#include "tests/support/backend_params.h"
+
+extern char** environ;
+
+namespace multichap {
+namespace {
+
+constexpr const char* kCli = MULTICHAP_CLI_PATH;
+constexpr const char* kIqn = "iqn.2026-11.org.multichap.test:cli";
+constexpr const char* kUser = "cli-initiator";
+constexpr const char* kSecret = "cli-initiator-secret-31415";
+constexpr const char* kTargetUser = "cli-target";
+constexpr const char* kTargetSecret = "cli-target-secret-27182818";
+
+// A child process with captured stdout and stderr. The destructor kills (SIGKILL) and reaps it
+// if it is still running, and joins the reader threads, so no test leaves a process behind.
+class Child {
+ public:
+  static std::unique_ptr<Child> spawn(const std::vector<std::string>& args) {
+    int out[2];
+    int err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      return nullptr;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+    std::vector<std::string> argv_storage = args;
+    argv_storage.insert(argv_storage.begin(), kCli);
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // The environment minus any MULTICHAP_* secret a developer may have exported.
+    std::vector<char*> envp;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).rfind("MULTICHAP_", 0) != 0) envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, kCli, &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (rc != 0) {
+      ::close(out[0]);
+      ::close(err[0]);
+      return nullptr;
+    }
+    return std::unique_ptr<Child>(new Child(pid, out[0], err[0]));
+  }
+
+  ~Child() {
+    if (!m_reaped) {
+      ::kill(m_pid, SIGKILL);
+      int status = 0;
+      ::waitpid(m_pid, &status, 0);
+    }
+    m_out_reader.join();
+    m_err_reader.join();
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  void signal(int sig) {
+    if (!m_reaped) ::kill(m_pid, sig);
+  }
+
+  // The exit status once the process has exited (within timeout), or nothing. A process killed
+  // by a signal reports 128 + signal, like a shell.
+  std::optional<int> wait(Millis timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (!m_reaped) {
+      int status = 0;
+      const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
+      if (r == m_pid) {
+        m_reaped = true;
+        m_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (Clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(Millis(5));
+    }
+    // The pipes close when the process exits; let the readers drain them.
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_cv.wait_for(lock, Millis(2000), [&] { return m_open_pipes == 0; });
+    return m_status;
+  }
+
+  // Waits until stdout matches pattern; returns the match's first group.
+  std::optional<std::string> wait_for_stdout(const std::regex& pattern, Millis timeout) {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    std::smatch match;
+    const bool found = m_cv.wait_for(lock, timeout, [&] {
+      return std::regex_search(m_out, match, pattern) || m_open_pipes == 0;
+    });
+    if (!found || match.empty()) return std::nullopt;
+    return match.size() > 1 ? match[1].str() : match[0].str();
+  }
+
+  std::string out() const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_out;
+  }
+  std::string err() const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_err;
+  }
+
+ private:
+  Child(pid_t pid, int out_fd, int err_fd) : m_pid(pid) {
+    m_out_reader = std::thread([this, out_fd] { drain(out_fd, m_out); });
+    m_err_reader = std::thread([this, err_fd] { drain(err_fd, m_err); });
+  }
+
+  void drain(int fd, std::string& into) {
+    char buf[4096];
+    while (true) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      std::lock_guard<std::mutex> lock(m_mutex);
+      into.append(buf, static_cast<std::size_t>(n));
+      m_cv.notify_all();
+    }
+    ::close(fd);
+    std::lock_guard<std::mutex> lock(m_mutex);
+    --m_open_pipes;
+    m_cv.notify_all();
+  }
+
+  pid_t m_pid;
+  bool m_reaped = false;
+  int m_status = -1;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::string m_out;
+  std::string m_err;
+  int m_open_pipes = 2;
+  std::thread m_out_reader;
+  std::thread m_err_reader;
+};
+
+struct CliRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+  std::string all() const { return out + err; }
+};
+
+// Runs the CLI to completion (killed after 20 s, which fails the test).
+CliRun run_cli(const std::vector<std::string>& args) {
+  CliRun run;
+  auto child = Child::spawn(args);
+  if (!child) {
+    ADD_FAILURE() << "cannot start " << kCli;
+    return run;
+  }
+  const auto status = child->wait(Millis(20000));
+  EXPECT_TRUE(status.has_value()) << "multichap did not finish in time";
+  run.status = status.value_or(-1);
+  run.out = child->out();
+  run.err = child->err();
+  return run;
+}
+
+// `multichap serve` on 127.0.0.1 with a free port; stopped by the test (SIGTERM) or, if the test
+// ends early, killed by Child's destructor.
+class Server {
+ public:
+  explicit Server(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "serve",       "--listen", "127.0.0.1:0", "--target",      kIqn,        "--user",
+        kUser,         "--secret", kSecret,       "--target-user", kTargetUser, "--target-secret",
+        kTargetSecret, "--verbose"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    m_child = Child::spawn(args);
+    if (!m_child) return;
+    const auto port = m_child->wait_for_stdout(std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"),
+                                               Millis(10000));
+    if (port) m_port = static_cast<std::uint16_t>(std::stoi(*port));
+  }
+  bool ready() const { return m_port != 0; }
+  // What serve printed, for failure messages.
+  std::string output() const { return m_child ? m_child->out() + m_child->err() : "(not started)"; }
+  std::uint16_t port() const { return m_port; }
+  std::string portal() const { return "127.0.0.1:" + std::to_string(m_port); }
+  // SIGTERM, then the exit status.
+  std::optional<int> stop() {
+    m_child->signal(SIGTERM);
+    return m_child->wait(Millis(10000));
+  }
+  Child& child() { return *m_child; }
+
+ private:
+  std::unique_ptr<Child> m_child;
+  std::uint16_t m_port = 0;
+};
+
+std::vector<std::string> login_args(const std::string& portal, const std::string& alg, bool mutual,
+                                    const std::string& secret = kSecret) {
+  std::vector<std::string> args = {"login",  "--portal",  portal,     "--target", kIqn,
+                                   "--user", kUser,       "--secret", secret,     "--algs",
+                                   alg,      "--timeout", "5"};
+  if (mutual) {
+    args.insert(args.end(), {"--target-user", kTargetUser, "--target-secret", kTargetSecret});
+  }
+  return args;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(CliLogin, SucceedsForEveryAlgorithmOneWayAndMutual) {
+  Server server;
+  ASSERT_TRUE(server.ready()) << server.output();
+  const auto backends = test::backend_names();
+  int logins = 0;
+  for (const auto& info : kAlgorithms) {
+    for (const bool mutual : {false, true}) {
+      const std::string alg(info.name);
+      auto args = login_args(server.portal(), alg, mutual);
+      // Spread the runs over the built backends.
+      args.insert(args.end(), {"--backend", backends[logins % backends.size()]});
+      const CliRun run = run_cli(args);
+      EXPECT_EQ(run.status, 0) << alg << (mutual ? " mutual" : " one-way") << "\n" << run.all();
+      const std::string expected =
+          "login succeeded: algorithm=" + alg + " mutual=" + (mutual ? "yes" : "no");
+      EXPECT_TRUE(contains(run.out, expected)) << run.all();
+      ++logins;
+    }
+  }
+  const auto status = server.stop();
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+  EXPECT_TRUE(contains(server.child().out(),
+                       "stopped: " + std::to_string(logins) + " logins succeeded, 0 failed"))
+      << server.child().out();
+}
+
+TEST(CliLogin, WrongSecretExitsOne) {
+  Server server;
+  ASSERT_TRUE(server.ready()) << server.output();
+  const CliRun run =
+      run_cli(login_args(server.portal(), "sha256", false, "wrong-secret-for-cli-42"));
+  EXPECT_EQ(run.status, 1) << run.all();
+  EXPECT_TRUE(contains(run.err, "0x0201")) << run.all();
+  EXPECT_FALSE(contains(run.out, "login succeeded")) << run.all();
+  // A wrong target secret (mutual) is an authentication failure too.
+  auto args = login_args(server.portal(), "sha256", false);
+  args.insert(args.end(),
+              {"--target-user", kTargetUser, "--target-secret", "not-the-target-secret-99"});
+  const CliRun mutual = run_cli(args);
+  EXPECT_EQ(mutual.status, 1) << mutual.all();
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(CliLogin, UsageErrorsExitTwo) {
+  const CliRun unknown = run_cli({"login", "--portal", "127.0.0.1:3260", "--target", kIqn, "--user",
+                                  kUser, "--secret", kSecret, "--no-such-option"});
+  EXPECT_EQ(unknown.status, 2) << unknown.all();
+  EXPECT_TRUE(contains(unknown.err, "unknown option --no-such-option")) << unknown.all();
+
+  const CliRun no_target =
+      run_cli({"login", "--portal", "127.0.0.1:3260", "--user", kUser, "--secret", kSecret});
+  EXPECT_EQ(no_target.status, 2) << no_target.all();
+  EXPECT_TRUE(contains(no_target.err, "--target")) << no_target.all();
+
+  const CliRun bad_algs = run_cli({"login", "--algs", "sha512"});
+  EXPECT_EQ(bad_algs.status, 2) << bad_algs.all();
+
+  const CliRun serve_no_target =
+      run_cli({"serve", "--listen", "127.0.0.1:0", "--user", kUser, "--secret", kSecret});
+  EXPECT_EQ(serve_no_target.status, 2) << serve_no_target.all();
+
+  const CliRun no_command = run_cli({"frobnicate"});
+  EXPECT_EQ(no_command.status, 2) << no_command.all();
+}
+
+TEST(CliLogin, UnreachablePortalExitsThree) {
+  // A port that was free a moment ago and has no listener now.
+  std::uint16_t port = 0;
+  {
+    auto listener = Listener::listen(Endpoint{"127.0.0.1", 0});
+    ASSERT_TRUE(listener);
+    port = listener->port();
+  }
+  const auto start = Clock::now();
+  const CliRun run =
+      run_cli({"login", "--portal", "127.0.0.1:" + std::to_string(port), "--target", kIqn, "--user",
+               kUser, "--secret", kSecret, "--retries", "0", "--timeout", "1"});
+  EXPECT_EQ(run.status, 3) << run.all();
+  EXPECT_TRUE(contains(run.err, "after 1 attempt")) << run.all();
+  EXPECT_LT(Clock::now() - start, Millis(10000));
+}
+
+TEST(CliLogin, WithoutAPortalLogsIntoTheEmbeddedTargetWithMutualChap) {
+  const CliRun run = run_cli({"login"});
+  EXPECT_EQ(run.status, 0) << run.all();
+  EXPECT_TRUE(contains(run.out, "login succeeded: algorithm=sha3-256 mutual=yes")) << run.all();
+}
+
+TEST(CliLogin, AddsConnectionsToTheSession) {
+  Server server;
+  ASSERT_TRUE(server.ready()) << server.output();
+  auto args = login_args(server.portal(), "sha256", true);
+  args.insert(args.end(), {"--connections", "3"});
+  const CliRun run = run_cli(args);
+  EXPECT_EQ(run.status, 0) << run.all();
+  EXPECT_TRUE(contains(run.out, "connection 1 added")) << run.all();
+  EXPECT_TRUE(contains(run.out, "connection 2 added")) << run.all();
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_TRUE(contains(server.child().out(), "stopped: 3 logins succeeded, 0 failed"))
+      << server.output();
+}
+
+TEST(CliLogin, NothingPrintedContainsASecretOrAResponse) {
+  Server server;
+  ASSERT_TRUE(server.ready()) << server.output();
+  // The relay records the wire so the test knows the responses actually sent.
+  auto relay = test::PduRelay::start(Endpoint{"127.0.0.1", server.port()});
+  ASSERT_TRUE(relay);
+  const CliRun run =
+      run_cli(login_args("127.0.0.1:" + std::to_string(relay->port()), "sha3-256,sha256", true));
+  ASSERT_EQ(run.status, 0) << run.all();
+  ASSERT_EQ(server.stop(), 0);
+  const std::string printed = run.all() + server.child().out() + server.child().err();
+  ASSERT_TRUE(contains(run.out, "CHAP_R=<masked")) << run.out;  // the transcript shows the keys
+
+  // Recompute both responses from the challenges on the wire and check them against the wire.
+  const auto backend = make_default_backend();
+  ASSERT_TRUE(backend);
+  auto number = parse_number(relay->find_key(0, false, "CHAP_A"), 255);
+  ASSERT_TRUE(number);
+  const auto alg = algorithm_from_chap_a(*number);
+  ASSERT_TRUE(alg);
+  struct Direction {
+    bool challenge_to_target;  // where the challenge went
+    const char* secret;
+  };
+  for (const Direction d : {Direction{false, kSecret}, Direction{true, kTargetSecret}}) {
+    const auto id = parse_number(relay->find_key(0, d.challenge_to_target, "CHAP_I"), 255);
+    const auto challenge =
+        decode_binary(relay->find_key(0, d.challenge_to_target, "CHAP_C"), kMaxBinaryValueBytes);
+    const auto wire_response =
+        decode_binary(relay->find_key(0, !d.challenge_to_target, "CHAP_R"), kMaxBinaryValueBytes);
+    ASSERT_TRUE(id && challenge && wire_response);
+    std::array<std::uint8_t, kMaxDigestSize> expected{};
+    const auto n =
+        chap_response(**backend, *alg, static_cast<std::uint8_t>(*id), Secret::from_text(d.secret),
+                      ByteView(challenge->data(), challenge->size()), expected);
+    ASSERT_TRUE(n);
+    const ByteView response(expected.data(), *n);
+    ASSERT_EQ(Bytes(wire_response->begin(), wire_response->end()),
+              Bytes(response.begin(), response.end()))
+        << "the recomputed response is not the one sent";
+    const std::string hex = encode_hex(response).substr(2);
+    EXPECT_FALSE(contains(printed, hex)) << "a CHAP_R leaked";
+    EXPECT_FALSE(contains(printed, upper(hex))) << "a CHAP_R leaked";
+    EXPECT_FALSE(contains(printed, hex.substr(0, 16))) << "part of a CHAP_R leaked";
+    EXPECT_FALSE(contains(printed, encode_base64(response).substr(2))) << "a CHAP_R leaked";
+  }
+  EXPECT_FALSE(contains(printed, kSecret)) << "the initiator secret leaked";
+  EXPECT_FALSE(contains(printed, kTargetSecret)) << "the target secret leaked";
+  EXPECT_FALSE(contains(printed, encode_hex(ByteView(std::string_view(kSecret))).substr(2)));
+}
+
+}  // namespace
+}  // namespace multichap
