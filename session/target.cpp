@@ -570,8 +570,11 @@ void Target::accept_loop() {
     worker.thread = std::thread([this, id, conn] {
       ConnectionHandler(*this, *conn).run();
       std::lock_guard<std::mutex> inner(m_mutex);
-      m_workers[id].done = true;
-      m_workers[id].fd = -1;
+      // stop() may already have taken this worker out of the table to join it.
+      if (const auto it = m_workers.find(id); it != m_workers.end()) {
+        it->second.done = true;
+        it->second.fd = -1;
+      }
       conn->close();
     });
   }
