@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "auth/encoding.h"
 #include "session/operational.h"
 
 namespace multichap {
@@ -313,6 +314,16 @@ Result<void> InitiatorSession::login() {
 Result<std::uint16_t> InitiatorSession::add_connection() {
   if (m_connections.empty() || m_tsih == 0)
     return make_error(ErrorKind::usage, "add_connection needs a logged-in session");
+  // RFC 7143 §13.2: the session may not exceed the MaxConnections the leading login negotiated
+  // (tgt, for one, answers 1 and would otherwise let the extra connection in).
+  if (const std::string* max = m_negotiated.find("MaxConnections")) {
+    const auto limit = parse_number(*max, 65535);
+    if (limit && m_connections.size() >= *limit) {
+      return make_error(ErrorKind::policy, "the target allows " + *max +
+                                               " connection(s) per session (MaxConnections=" +
+                                               *max + "): not adding another");
+    }
+  }
   const std::uint16_t cid = m_next_cid++;
   note("adding connection cid=" + std::to_string(cid) +
        " to session tsih=" + std::to_string(m_tsih));

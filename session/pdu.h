@@ -176,7 +176,8 @@ Result<NopIn> decode_nop_in(const Pdu& pdu);
 
 // Reject (RFC 7143 §11.17): carries the rejected PDU's header as data.
 struct RejectPdu {
-  std::uint8_t reason = 0x04;  // 0x04 command not supported, 0x09 invalid PDU field, ...
+  // RFC 7143 §11.17.1: 0x04 protocol error, 0x05 command not supported, 0x09 invalid PDU field
+  std::uint8_t reason = 0x05;
   std::uint32_t stat_sn = 0;
   std::uint32_t exp_cmd_sn = 0;
   std::uint32_t max_cmd_sn = 0;

@@ -417,7 +417,7 @@ class Target::ConnectionHandler {
         continue;
       }
       RejectPdu reject;
-      reject.reason = 0x04;  // command not supported: no SCSI layer here
+      reject.reason = 0x05;  // RFC 7143 §11.17.1 "command not supported": no SCSI layer here
       reject.stat_sn = m_stat_sn++;
       reject.exp_cmd_sn = m_exp_cmd_sn;
       reject.max_cmd_sn = m_exp_cmd_sn + 31;

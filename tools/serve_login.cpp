@@ -324,7 +324,11 @@ int run_login(const std::vector<std::string>& args) {
              " mutual=" + ((*session)->mutual() ? "yes" : "no"));
   for (unsigned i = 1; i < connections; ++i) {
     auto cid = (*session)->add_connection();
-    if (!cid) return report_error(cid.error());
+    if (!cid) {
+      (void)(*session)->logout();  // leave the target no half-used session
+      if (embedded_target) embedded_target->stop();
+      return report_error(cid.error());
+    }
     print_line("connection " + std::to_string(*cid) +
                " added to session tsih=" + std::to_string((*session)->tsih()));
   }
