@@ -41,11 +41,13 @@ bool has_any_chap_key(const KeyList& keys) {
 Result<void> make_challenge(const ChapCrypto& crypto, const ChapPolicy& policy, Algorithm alg,
                             std::uint8_t& identifier, SecureBytes& challenge, ByteView avoid) {
   wipe(challenge);
-  challenge.resize(std::max(policy.challenge_size, digest_size(alg)));
-  std::array<std::uint8_t, 1> id{};
-  MULTICHAP_GUARD(crypto.random(id));
-  identifier = id[0];
+  const std::size_t size = std::max(policy.challenge_size, digest_size(alg));
+  // One draw for the challenge and the identifier (its last byte): each draw has a fixed cost.
+  challenge.resize(size + 1);
   MULTICHAP_GUARD(crypto.random(MutableByteView(challenge.data(), challenge.size())));
+  identifier = challenge[size];
+  challenge[size] = 0;
+  challenge.resize(size);  // capacity kept: wipe() clears the spare byte too
   // Never issue a challenge equal to the one the peer sent us (it would be reflectable).
   if (constant_time_equal(ByteView(challenge.data(), challenge.size()), avoid)) {
     return make_error(ErrorKind::backend, "random generator repeated the peer's challenge");

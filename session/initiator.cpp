@@ -284,7 +284,6 @@ Result<void> InitiatorSession::login() {
     // The rewind: every leading-login attempt starts from a clean authenticator (EDK2's
     // IScsiSessionResetAuthData), before the first key is sent.
     m_auth->rewind();
-    m_last_status.reset();
     m_tsih = 0;
     note("attempt " + std::to_string(attempt) + "/" + std::to_string(m_options.max_attempts) +
          ": connecting to " + portal.to_string() + " (authenticator rewound)");

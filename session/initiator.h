@@ -60,6 +60,8 @@ class InitiatorSession {
   std::uint16_t tsih() const { return m_tsih; }
   const Isid& isid() const { return m_isid; }
   unsigned attempts() const { return m_attempts; }
+  // The most recent failure status a target sent during login() (kept after a later attempt
+  // succeeds, to tell why the retry was needed); empty if none was sent.
   std::optional<std::uint16_t> last_status() const { return m_last_status; }
   std::size_t connection_count() const { return m_connections.size(); }
   const KeyList& negotiated() const { return m_negotiated; }

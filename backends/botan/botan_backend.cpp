@@ -30,12 +30,25 @@ std::size_t slot(Algorithm alg) {
   return static_cast<std::size_t>(alg) - 5;
 }
 
-// Hash objects of the calling thread, created on first use and reused afterwards.
-Botan::HashFunction* thread_hash(Algorithm alg) {
-  thread_local std::array<std::unique_ptr<Botan::HashFunction>, 4> hashes;
-  auto& hash = hashes[slot(alg)];
+// Hash objects of the calling thread, created on first use and reused afterwards. The hot path
+// reads a trivially destructible thread_local array (no guard check); a separate owner frees
+// the objects when the thread exits.
+struct ThreadHashes {
+  std::array<std::unique_ptr<Botan::HashFunction>, 4> owned;
+};
+thread_local std::array<Botan::HashFunction*, 4> t_hashes{};
+
+Botan::HashFunction* create_thread_hash(Algorithm alg) {
+  thread_local ThreadHashes owner;
+  auto& hash = owner.owned[slot(alg)];
   if (!hash) hash = Botan::HashFunction::create(botan_name(alg));
+  t_hashes[slot(alg)] = hash.get();
   return hash.get();
+}
+
+inline Botan::HashFunction* thread_hash(Algorithm alg) {
+  Botan::HashFunction* hash = t_hashes[slot(alg)];
+  return hash != nullptr ? hash : create_thread_hash(alg);
 }
 
 class BotanBackend final : public HashBackend {
@@ -57,19 +70,13 @@ class BotanBackend final : public HashBackend {
 
   Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
                              MutableByteView out) const override {
-    if (!supports(alg)) {
-      return make_error(ErrorKind::backend,
-                        "botan: " + std::string(algorithm_name(alg)) + " is not available");
-    }
     const std::size_t size = digest_size(alg);
-    if (out.size() < size)
-      return make_error(ErrorKind::backend, "botan: digest output buffer too small");
+    if (__builtin_expect(!supports(alg) || out.size() < size, 0)) return refuse(alg);
     Botan::HashFunction* hash = nullptr;
     try {
       hash = thread_hash(alg);
-      if (hash == nullptr)
-        return make_error(ErrorKind::backend, "botan: cannot create hash object");
-      for (const ByteView part : parts) hash->update(part.data(), part.size());
+      if (hash == nullptr) return make_error(ErrorKind::backend, "botan: cannot create hash object");
+      for (const ByteView& part : parts) hash->update(part.data(), part.size());
       hash->final(out.data());
       return size;
     } catch (const std::exception& e) {
@@ -88,6 +95,14 @@ class BotanBackend final : public HashBackend {
   }
 
  private:
+  [[gnu::cold]] Result<std::size_t> refuse(Algorithm alg) const {
+    if (!supports(alg)) {
+      return make_error(ErrorKind::backend,
+                        "botan: " + std::string(algorithm_name(alg)) + " is not available");
+    }
+    return make_error(ErrorKind::backend, "botan: digest output buffer too small");
+  }
+
   std::array<bool, 4> m_supported{};
 };
 

@@ -41,10 +41,17 @@ class ThreadContext {
   EVP_MD_CTX* m_ctx;
 };
 
-EVP_MD_CTX* thread_context() {
-  thread_local ThreadContext context;
-  return context.get();
+// The hot path reads a trivially destructible thread_local pointer (no guard check); the owner
+// frees the context when the thread exits.
+thread_local EVP_MD_CTX* t_ctx = nullptr;
+
+EVP_MD_CTX* create_thread_context() {
+  thread_local ThreadContext owner;
+  t_ctx = owner.get();
+  return t_ctx;
 }
+
+inline EVP_MD_CTX* thread_context() { return t_ctx != nullptr ? t_ctx : create_thread_context(); }
 
 class OpenSslBackend final : public HashBackend {
  public:
