@@ -1,6 +1,7 @@
 #include "auth/text.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace multichap {
 
@@ -66,6 +67,8 @@ Result<KeyList> parse_text(ByteView segment) {
   while (end >= 2 && text[end - 1] == '\0' && text[end - 2] == '\0') --end;
 
   KeyList keys;
+  // The key count is the peer's choice: check duplicates in O(1) (views into segment).
+  std::unordered_set<std::string_view> seen;
   std::size_t pos = 0;
   while (pos < end) {
     const std::size_t nul = text.find('\0', pos);
@@ -88,8 +91,8 @@ Result<KeyList> parse_text(ByteView segment) {
       return protocol_error("value of " + std::string(key) + " longer than " +
                             std::to_string(max_value_bytes(key)) + " bytes");
     }
-    if (keys.contains(key)) return protocol_error("duplicate key " + std::string(key));
-    keys.set(key, std::string(value));
+    if (!seen.insert(key).second) return protocol_error("duplicate key " + std::string(key));
+    keys.m_items.push_back({std::string(key), std::string(value)});
     pos = nul + 1;
   }
   return keys;

@@ -48,6 +48,10 @@ class KeyList {
   const KeyValue& operator[](std::size_t i) const { return m_items[i]; }
 
  private:
+  // parse_text() appends without the linear duplicate scan of add()/set(): it checks duplicates
+  // in a hash set, so a segment with many keys costs linear time, not quadratic.
+  friend Result<KeyList> parse_text(ByteView segment);
+
   std::vector<KeyValue> m_items;
 };
 
