@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -75,6 +76,10 @@ class Tgtd {
     run_quiet("tgtadm -C " + m_control + " --op delete --mode system");
     kill(m_pid, SIGKILL);
     waitpid(m_pid, nullptr, 0);
+    // tgtd never removes its control socket and lock files.
+    for (const char* suffix : {"", ".lock"}) {
+      std::remove(("/run/tgtd/socket." + m_control + suffix).c_str());
+    }
   }
   Tgtd(const Tgtd&) = delete;
   Tgtd& operator=(const Tgtd&) = delete;
