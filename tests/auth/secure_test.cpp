@@ -46,10 +46,10 @@ Bytes bytes_of(ByteView v) {
 
 TEST(ConstantTimeEqual, ComparesLengthAndEveryByte) {
   const Bytes a = bytes_of("0123456789abcdef");
-  Bytes b = a;
+  Bytes b(a.begin(), a.end());
   EXPECT_TRUE(constant_time_equal(a, b));
   for (std::size_t i = 0; i < a.size(); ++i) {  // a difference anywhere is found
-    b = a;
+    b.assign(a.begin(), a.end());
     b[i] ^= 0x01;
     EXPECT_FALSE(constant_time_equal(a, b)) << i;
     b[i] ^= 0x81;
