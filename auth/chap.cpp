@@ -309,8 +309,15 @@ Result<KeyList> ChapInitiator::step(const KeyList& received) {
   return out;
 }
 
+// With mutual CHAP configured the target must prove itself, so None (which proves nothing) is
+// neither offered nor accepted, whatever allow_none says: no downgrade to an unauthenticated
+// target.
+bool ChapInitiator::none_acceptable() const {
+  return m_config->policy.allow_none && !m_config->target;
+}
+
 Result<KeyList> ChapInitiator::send_auth_method(const KeyList&) {
-  return KeyList{{"AuthMethod", m_config->policy.allow_none ? "CHAP,None" : "CHAP"}};
+  return KeyList{{"AuthMethod", none_acceptable() ? "CHAP,None" : "CHAP"}};
 }
 
 Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
@@ -328,8 +335,10 @@ Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
 }
 
 Result<KeyList> ChapInitiator::on_auth_none(const KeyList&) {
-  if (!m_config->policy.allow_none) {
-    return policy_error("target chose AuthMethod=None, but our policy requires CHAP");
+  if (!none_acceptable()) {
+    return policy_error(m_config->target
+                            ? "target chose AuthMethod=None, but we require mutual CHAP"
+                            : "target chose AuthMethod=None, but our policy requires CHAP");
   }
   m_none = true;
   return KeyList{};

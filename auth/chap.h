@@ -118,6 +118,7 @@ class ChapInitiator {
   Result<KeyList> on_target_silent(const KeyList& received);
   Result<KeyList> nothing(const KeyList& received);
   ChapEvent classify(const KeyList& received) const;
+  bool none_acceptable() const;
 
   std::shared_ptr<const ChapInitiatorConfig> m_config;
   std::shared_ptr<const ChapCrypto> m_crypto;

@@ -31,7 +31,7 @@ struct ChapPolicy {
   // Target: refuse initiators that do not also authenticate the target.
   bool require_mutual = false;
   // Accept AuthMethod=None (target: let initiators skip CHAP; initiator: accept a target that
-  // does not authenticate us).
+  // does not authenticate us, unless mutual CHAP is configured: then the target must prove itself).
   bool allow_none = false;
   // The link is otherwise protected (IPsec): secrets under 12 bytes are allowed.
   bool link_protected = false;

@@ -57,6 +57,8 @@ Result<void> check_stages(std::uint8_t flags) {
   const std::uint8_t nsg = flags & 3;
   if (transit && cont) return protocol_error("login PDU has both T and C set");
   if (csg == 2) return protocol_error("login PDU has reserved CSG 2");
+  // The full feature phase is where a login leads, never a stage a login PDU is in.
+  if (csg == kFullFeaturePhase) return protocol_error("login PDU has CSG 3 (full feature phase)");
   if (transit && nsg == 2) return protocol_error("login PDU has reserved NSG 2");
   if (transit && nsg <= csg)
     return protocol_error("login PDU transits to a stage not after the current one");

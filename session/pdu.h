@@ -131,7 +131,8 @@ struct LoginResponse {
 Pdu encode(const LoginRequest& request);
 Pdu encode(const LoginResponse& response);
 // Decoding checks the opcode and the stage rules of RFC 7143 §11.12.3 that concern the
-// encoding (reserved stage 2, C with T, NSG not after CSG when T); violations are protocol errors.
+// encoding (reserved stage 2, CSG 3, C with T, NSG not after CSG when T); violations are protocol
+// errors.
 Result<LoginRequest> decode_login_request(const Pdu& pdu);
 Result<LoginResponse> decode_login_response(const Pdu& pdu);
 

@@ -290,6 +290,16 @@ class Target::ConnectionHandler {
         m_declared_mrdsl = true;
       }
 
+      // RFC 7143 §13.12: a login PDU carries at most 8192 data bytes (the initiator's default
+      // MaxRecvDataSegmentLength) and we never continue a response (C=1), so answers that would
+      // not fit end the login; only a flood of unknown keys gets here.
+      if (build_text(out).size() > kDefaultMaxRecvDataSegment) {
+        return reject_login(stage, {status::kInitiatorError,
+                                    "answers to " + std::to_string(keys->size()) +
+                                        " keys would exceed one 8192-byte login response",
+                                    {}});
+      }
+
       const bool transit = req.transit && may_transit;
       const bool to_ffp = transit && req.nsg == kFullFeaturePhase;
       std::uint16_t tsih = 0;
