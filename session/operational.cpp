@@ -71,7 +71,7 @@ std::string answer_value(const KeyRule& r, const std::string& value) {
       std::size_t start = 0;
       while (true) {
         const auto comma = value.find(',', start);
-        const std::string item =
+        std::string item =
             value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (list_contains(r.ours, item)) return item;
         if (comma == std::string::npos) return "Reject";

@@ -194,8 +194,8 @@ int run_serve(const std::vector<std::string>& args) {
   if (!port) return report_error(port.error());
   endpoint->port = *port;
   g_target = target->get();
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  (void)std::signal(SIGINT, on_signal);
+  (void)std::signal(SIGTERM, on_signal);
   print_line("listening on " + endpoint->to_string() + " target=" + *options.get("target") +
              " backend=" + std::string((*backend)->name()));
   (*target)->run();
