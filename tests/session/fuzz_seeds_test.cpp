@@ -150,8 +150,9 @@ Recording record(const Scenario& s) {
 }
 
 Bytes with_flags(std::uint8_t flags, const Bytes& stream) {
-  Bytes out{flags};
-  out.insert(out.end(), stream.begin(), stream.end());
+  Bytes out(1 + stream.size());
+  out[0] = flags;
+  std::copy(stream.begin(), stream.end(), out.begin() + 1);
   return out;
 }
 
