@@ -107,7 +107,7 @@ std::string opcode_name(std::uint8_t opcode) {
       return "Reject";
   }
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "opcode 0x%02x", opcode);
+  (void)std::snprintf(buf, sizeof(buf), "opcode 0x%02x", opcode);
   return buf;
 }
 
@@ -172,7 +172,7 @@ std::string status_text(std::uint16_t code) {
       break;
   }
   char buf[96];
-  std::snprintf(buf, sizeof(buf), "0x%04x %s", code, text);
+  (void)std::snprintf(buf, sizeof(buf), "0x%04x %s", code, text);
   return buf;
 }
 

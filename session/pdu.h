@@ -20,7 +20,7 @@ inline constexpr std::size_t kBhsSize = 48;
 // Default MaxRecvDataSegmentLength (RFC 7143 §13.12); login PDUs must not exceed it.
 inline constexpr std::uint32_t kDefaultMaxRecvDataSegment = 8192;
 // Largest login text we reassemble from C-bit continuations.
-inline constexpr std::size_t kMaxLoginText = 64 * 1024;
+inline constexpr std::size_t kMaxLoginText = std::size_t{64} * 1024;
 
 enum class Opcode : std::uint8_t {
   nop_out = 0x00,
