@@ -75,7 +75,8 @@ class BotanBackend final : public HashBackend {
     Botan::HashFunction* hash = nullptr;
     try {
       hash = thread_hash(alg);
-      if (hash == nullptr) return make_error(ErrorKind::backend, "botan: cannot create hash object");
+      if (hash == nullptr)
+        return make_error(ErrorKind::backend, "botan: cannot create hash object");
       for (const ByteView& part : parts) hash->update(part.data(), part.size());
       hash->final(out.data());
       return size;

@@ -51,7 +51,9 @@ EVP_MD_CTX* create_thread_context() {
   return t_ctx;
 }
 
-inline EVP_MD_CTX* thread_context() { return t_ctx != nullptr ? t_ctx : create_thread_context(); }
+inline EVP_MD_CTX* thread_context() {
+  return t_ctx != nullptr ? t_ctx : create_thread_context();
+}
 
 class OpenSslBackend final : public HashBackend {
  public:
