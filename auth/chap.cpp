@@ -483,7 +483,10 @@ ChapEvent ChapTarget::classify(const KeyList& received) const {
     // The first offered method we accept decides the event (RFC 7143 §6.2: list negotiation).
     for (const std::string_view item : split_list(*auth_method)) {
       if (item == "CHAP") return ChapEvent::auth_method;
-      if (item == "None" && m_config->policy.allow_none) return ChapEvent::auth_method_none;
+      // A policy that requires mutual CHAP never settles for no authentication at all.
+      if (item == "None" && m_config->policy.allow_none && !m_config->policy.require_mutual) {
+        return ChapEvent::auth_method_none;
+      }
     }
     return ChapEvent::auth_method;  // nothing acceptable: on_auth_method rejects
   }

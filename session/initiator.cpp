@@ -240,6 +240,12 @@ Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bo
       out = answer_operational(proposals, leading, negotiated);
     }
 
+    if (resp.transit && resp.nsg > nsg) {
+      // RFC 7143 §6.3: the target may not transit further than the initiator asked.
+      return fail(
+          make_error(ErrorKind::protocol, "target transited to a later stage than we asked for"),
+          false);
+    }
     if (resp.transit) {
       if (stage == kSecurityStage && auth.state() != AuthStatus::succeeded) {
         return fail(make_error(ErrorKind::authentication,

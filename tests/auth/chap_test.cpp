@@ -986,6 +986,16 @@ TEST(AuthMethodNone, TargetAcceptsNoneOnlyWhenAllowed) {
     ASSERT_TRUE(r);
     EXPECT_EQ(*r->find("AuthMethod"), "CHAP");
   }
+  {  // Requiring mutual CHAP overrides allow_none: no downgrade to no authentication.
+    ChapPolicy strict = allow;
+    strict.require_mutual = true;
+    auto target = make_target(target_config(true, strict), backend);
+    ASSERT_NE(target, nullptr);
+    auto r = target->step(KeyList{{"AuthMethod", "None,CHAP"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r->find("AuthMethod"), "CHAP");
+    EXPECT_FALSE(target->authenticated_none());
+  }
   // A target with no accounts at all is only valid when None is allowed.
   auto no_accounts = std::make_shared<ChapTargetConfig>();
   EXPECT_FALSE(ChapTarget::create(no_accounts, backend));
