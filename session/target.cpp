@@ -491,14 +491,15 @@ void Target::stop() {
   m_stop.store(true);
   if (m_accept_thread.joinable()) m_accept_thread.join();
   m_listener.close();
+  std::vector<std::thread> pool;
   {
     std::lock_guard<std::mutex> lock(m_mutex);
-    for (auto& [id, worker] : m_workers) {
-      (void)id;
-      if (!worker.done && worker.fd >= 0) ::shutdown(worker.fd, SHUT_RDWR);
-    }
+    m_queue.clear();  // closes connections nobody picked up
+    for (const int fd : m_active_fds) ::shutdown(fd, SHUT_RDWR);  // wakes blocked readers
+    pool.swap(m_pool);
   }
-  reap_workers(true);
+  m_work_ready.notify_all();
+  for (auto& t : pool) t.join();
 }
 
 void Target::serve(Connection conn) {
@@ -525,35 +526,29 @@ std::size_t Target::session_count() const {
 
 std::size_t Target::active_connections() const {
   std::lock_guard<std::mutex> lock(m_mutex);
-  std::size_t n = 0;
-  for (const auto& [id, worker] : m_workers) {
-    (void)id;
-    n += worker.done ? 0 : 1;
-  }
-  return n;
+  return m_active_fds.size() + m_queue.size();
 }
 
-void Target::reap_workers(bool all) {
-  std::vector<std::thread> finished;
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    for (auto it = m_workers.begin(); it != m_workers.end();) {
-      if (all || it->second.done) {
-        finished.push_back(std::move(it->second.thread));
-        it = m_workers.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (auto& t : finished) {
-    if (t.joinable()) t.join();
+void Target::worker_loop() {
+  std::unique_lock<std::mutex> lock(m_mutex);
+  while (true) {
+    ++m_idle_workers;
+    m_work_ready.wait(lock, [this] { return m_stop.load() || !m_queue.empty(); });
+    --m_idle_workers;
+    if (m_stop.load()) return;
+    std::shared_ptr<Connection> conn = std::move(m_queue.front());
+    m_queue.pop_front();
+    m_active_fds.insert(conn->fd());
+    lock.unlock();
+    ConnectionHandler(*this, *conn).run();
+    lock.lock();
+    m_active_fds.erase(conn->fd());
+    conn->close();  // under the lock: stop() never shuts down a reused descriptor
   }
 }
 
 void Target::accept_loop() {
   while (!m_stop.load()) {
-    reap_workers(false);
     auto accepted = m_listener.accept(Millis(100));
     if (!accepted) {
       log("accept failed: " + accepted.error().message);
@@ -561,32 +556,20 @@ void Target::accept_loop() {
       continue;
     }
     if (!accepted->is_open()) continue;
-    std::lock_guard<std::mutex> lock(m_mutex);
-    std::size_t active = 0;
-    for (const auto& [id, worker] : m_workers) {
-      (void)id;
-      active += worker.done ? 0 : 1;
-    }
-    if (active >= m_options.max_connections) {
-      log("refusing connection from " + accepted->peer() + ": " + std::to_string(active) +
-          " connections open");
-      continue;  // closes it
-    }
-    ++m_stats.connections;
-    const std::uint64_t id = m_next_worker++;
-    Worker& worker = m_workers[id];
-    worker.fd = accepted->fd();
-    auto conn = std::make_shared<Connection>(std::move(accepted).value());
-    worker.thread = std::thread([this, id, conn] {
-      ConnectionHandler(*this, *conn).run();
-      std::lock_guard<std::mutex> inner(m_mutex);
-      // stop() may already have taken this worker out of the table to join it.
-      if (const auto it = m_workers.find(id); it != m_workers.end()) {
-        it->second.done = true;
-        it->second.fd = -1;
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_stop.load()) break;  // stop() may run on another thread than run()
+      const std::size_t active = m_active_fds.size() + m_queue.size();
+      if (active >= m_options.max_connections) {
+        log("refusing connection from " + accepted->peer() + ": " + std::to_string(active) +
+            " connections open");
+        continue;  // closes it
       }
-      conn->close();
-    });
+      ++m_stats.connections;
+      m_queue.push_back(std::make_shared<Connection>(std::move(accepted).value()));
+      if (m_idle_workers < m_queue.size()) m_pool.emplace_back([this] { worker_loop(); });
+    }
+    m_work_ready.notify_one();
   }
 }
 
