@@ -18,6 +18,7 @@
 #include "auth/secure.h"
 #include "backends/hash_backend.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/split_digest.h"
 #include "tests/support/vector_file.h"
 
 namespace multichap {
@@ -118,32 +119,6 @@ std::optional<Bytes> message_of(const Vector& v) {
   return out;
 }
 
-// H(message) with the message cut at the given offsets (clamped, sorted) into up to four parts.
-Result<std::size_t> digest_in_parts(const HashBackend& backend, Algorithm alg, ByteView message,
-                                    std::vector<std::size_t> cuts, MutableByteView out) {
-  for (auto& c : cuts) c = std::min(c, message.size());
-  std::sort(cuts.begin(), cuts.end());
-  std::vector<ByteView> parts;
-  std::size_t from = 0;
-  for (const std::size_t c : cuts) {
-    parts.emplace_back(message.data() + from, c - from);
-    from = c;
-  }
-  parts.emplace_back(message.data() + from, message.size() - from);
-  switch (parts.size()) {
-    case 1:
-      return backend.digest(alg, {parts[0]}, out);
-    case 2:
-      return backend.digest(alg, {parts[0], parts[1]}, out);
-    case 3:
-      return backend.digest(alg, {parts[0], parts[1], parts[2]}, out);
-    case 4:
-      return backend.digest(alg, {parts[0], parts[1], parts[2], parts[3]}, out);
-    default:
-      return make_error(ErrorKind::internal, "test: more than four parts");
-  }
-}
-
 class BackendVectors : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override { m_backend = test::backend_or_die(GetParam()); }
@@ -197,7 +172,7 @@ TEST_P(BackendVectors, HashKnownAnswers) {
     };
     for (const auto& cuts : splits) {
       out.fill(0);
-      const auto m = digest_in_parts(*m_backend, *alg, *message, cuts, out);
+      const auto m = test::digest_in_parts(*m_backend, *alg, *message, cuts, out);
       ASSERT_TRUE(m) << m.error().message;
       EXPECT_EQ(hex(ByteView(out.data(), *m)), hex(expected))
           << "split at " << ::testing::PrintToString(cuts);

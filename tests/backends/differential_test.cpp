@@ -11,11 +11,13 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "auth/algorithm.h"
 #include "backends/hash_backend.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/split_digest.h"
 
 namespace multichap {
 namespace {
@@ -38,24 +40,7 @@ Result<std::size_t> digest_randomly_split(const HashBackend& backend, Algorithm 
   const std::size_t count = 1 + rng() % 4;
   std::vector<std::size_t> cuts;
   for (std::size_t i = 1; i < count; ++i) cuts.push_back(rng() % (message.size() + 1));
-  std::sort(cuts.begin(), cuts.end());
-  std::vector<ByteView> parts;
-  std::size_t from = 0;
-  for (const std::size_t c : cuts) {
-    parts.emplace_back(message.data() + from, c - from);
-    from = c;
-  }
-  parts.emplace_back(message.data() + from, message.size() - from);
-  switch (parts.size()) {
-    case 1:
-      return backend.digest(alg, {parts[0]}, out);
-    case 2:
-      return backend.digest(alg, {parts[0], parts[1]}, out);
-    case 3:
-      return backend.digest(alg, {parts[0], parts[1], parts[2]}, out);
-    default:
-      return backend.digest(alg, {parts[0], parts[1], parts[2], parts[3]}, out);
-  }
+  return test::digest_in_parts(backend, alg, message, std::move(cuts), out);
 }
 
 Bytes digest_or_fail(const HashBackend& backend, Algorithm alg, ByteView message,
