@@ -181,9 +181,10 @@ Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto
 
 Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& crypto) {
   MULTICHAP_GUARD(validate_policy(config.policy));
-  if (config.accounts.empty() && !config.policy.allow_none) {
+  if (config.accounts.empty() && !config.provider && !config.policy.allow_none) {
     return make_error(ErrorKind::usage,
-                      "target has no initiator account and does not allow AuthMethod=None");
+                      "target has no initiator account (nor a secret provider) and does not allow "
+                      "AuthMethod=None");
   }
   for (const auto& account : config.accounts) {
     MULTICHAP_GUARD(
@@ -571,14 +572,11 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
   const Algorithm alg = *m_algorithm;
   MULTICHAP_ASSIGN_OR_RETURN(const SecureBytes response, decode_response(*r, alg));
 
-  const auto account = std::find_if(m_config->accounts.begin(), m_config->accounts.end(),
-                                    [&](const ChapCredentials& a) { return a.name == *n; });
-  if (account == m_config->accounts.end()) {
-    return auth_error("unknown CHAP_N '" + n->substr(0, 64) + "'");
-  }
+  std::optional<Secret> provided;
+  MULTICHAP_ASSIGN_OR_RETURN(const Secret* expected, find_account_secret(*n, provided));
   MULTICHAP_GUARD(verify(*m_crypto, alg, m_identifier,
                          ByteView(m_challenge.data(), m_challenge.size()),
-                         ByteView(response.data(), response.size()), account->secret,
+                         ByteView(response.data(), response.size()), *expected,
                          m_config->local ? &m_config->local->secret : nullptr, "initiator"));
   m_peer_name = *n;
 
@@ -602,6 +600,36 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
       std::string ours, answer(*m_crypto, alg, id, m_config->local->secret, challenge, encoding));
   m_mutual = true;
   return KeyList{{"CHAP_N", m_config->local->name}, {"CHAP_R", std::move(ours)}};
+}
+
+Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,
+                                                      std::optional<Secret>& holder) const {
+  const auto account = std::find_if(m_config->accounts.begin(), m_config->accounts.end(),
+                                    [&](const ChapCredentials& a) { return a.name == chap_n; });
+  if (account != m_config->accounts.end()) return &account->secret;
+  const std::string shown = "'" + chap_n.substr(0, 64) + "'";
+  if (!m_config->provider) return auth_error("unknown CHAP_N " + shown);
+  auto found = m_config->provider->find_secret(
+      AccountQuery{chap_n, m_initiator_name, m_target_name, m_discovery});
+  if (!found) {
+    return auth_error("secret lookup for CHAP_N " + shown + " failed: " + found.error().message);
+  }
+  if (!found->has_value()) return auth_error("unknown CHAP_N " + shown);
+  holder = std::move(*found);
+  MULTICHAP_GUARD(
+      check_secret(*holder, "provided initiator secret for " + shown, m_config->policy));
+  if (m_config->local && holder->equals(m_config->local->secret)) {
+    return policy_error("the provided secret for " + shown +
+                        " is the target's own secret (RFC 7143 §9.2.1: one secret per direction)");
+  }
+  return &*holder;
+}
+
+void ChapTarget::set_login_context(std::string initiator_name, std::string target_name,
+                                   bool discovery) {
+  m_initiator_name = std::move(initiator_name);
+  m_target_name = std::move(target_name);
+  m_discovery = discovery;
 }
 
 Result<KeyList> ChapTarget::nothing(const KeyList&) {

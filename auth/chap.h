@@ -18,6 +18,7 @@
 #include "auth/encoding.h"
 #include "auth/policy.h"
 #include "auth/result.h"
+#include "auth/secret_provider.h"
 #include "auth/secure.h"
 #include "auth/text.h"
 
@@ -41,9 +42,11 @@ struct ChapInitiatorConfig {
 };
 
 // Configuration of a target: the accounts it accepts and, for mutual CHAP, its own identity.
+// A CHAP_N is looked up in accounts first, then (when set) through provider.
 struct ChapTargetConfig {
-  std::vector<ChapCredentials> accounts;  // initiator CHAP_N -> secret
-  std::optional<ChapCredentials> local;   // the target's CHAP_N and secret (mutual CHAP)
+  std::vector<ChapCredentials> accounts;           // initiator CHAP_N -> secret
+  std::shared_ptr<const SecretProvider> provider;  // the embedder's account store (optional)
+  std::optional<ChapCredentials> local;            // the target's CHAP_N and secret (mutual CHAP)
   ChapPolicy policy;
 };
 
@@ -160,6 +163,9 @@ class ChapTarget {
   // from reject_keys(); the engine sends them with status 0x0201.
   Result<KeyList> step(const KeyList& received);
   void reset();
+  // What the engine knows about the login (InitiatorName, TargetName, SessionType), passed to the
+  // secret provider. Kept across reset(): it belongs to the connection, not to the exchange.
+  void set_login_context(std::string initiator_name, std::string target_name, bool discovery);
 
   State state() const { return m_state; }
   AuthStatus status() const;
@@ -182,6 +188,10 @@ class ChapTarget {
   Result<KeyList> on_response(const KeyList& received);
   Result<KeyList> nothing(const KeyList& received);
   ChapEvent classify(const KeyList& received) const;
+  // The secret CHAP_N must prove: from the accounts, else from the provider (checked like a
+  // configured secret): a pointer into the accounts, or into holder for a provided secret.
+  Result<const Secret*> find_account_secret(const std::string& chap_n,
+                                            std::optional<Secret>& holder) const;
 
   std::shared_ptr<const ChapTargetConfig> m_config;
   std::shared_ptr<const ChapCrypto> m_crypto;
@@ -193,6 +203,9 @@ class ChapTarget {
   bool m_mutual = false;
   bool m_none = false;
   std::string m_peer_name;
+  std::string m_initiator_name;
+  std::string m_target_name;
+  bool m_discovery = false;
   KeyList m_reject;
   std::optional<Error> m_failure;
 };

@@ -68,6 +68,10 @@ class TargetAuthenticator final : public LoginAuthenticator {
   std::optional<Algorithm> algorithm() const override { return m_exchange->algorithm(); }
   bool mutual() const override { return m_exchange->mutual(); }
   KeyList reject_keys() const override { return m_exchange->reject_keys(); }
+  // Passed on to the secret provider (ChapTarget::set_login_context).
+  void set_login_context(std::string initiator_name, std::string target_name, bool discovery) {
+    m_exchange->set_login_context(std::move(initiator_name), std::move(target_name), discovery);
+  }
 
   const ChapTarget& exchange() const { return *m_exchange; }
 

@@ -240,6 +240,11 @@ class Target::ConnectionHandler {
       log_keys("<-", *keys);
       if (first_request) {
         MULTICHAP_GUARD(admit(req, *keys));
+        if (auth) {
+          auth->set_login_context(m_initiator_name,
+                                  m_discovery ? std::string() : m_target.m_options.target_name,
+                                  m_discovery);
+        }
         first_request = false;
       }
 
