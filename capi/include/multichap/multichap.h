@@ -1,0 +1,223 @@
+/* multichap's C ABI: iSCSI CHAP (RFC 7143 §12.1.3, RFC 1994) over MD5, SHA-1, SHA-256 and
+ * SHA3-256 for C initiators and targets (open-iscsi, libiscsi, tgt, istgt, EDK2...).
+ *
+ * Link with `pkg-config --cflags --libs multichap` (libmultichap.so.0). Valid C99 and C++.
+ *
+ * Conventions
+ *   - Every fallible call returns a multichap_status; MULTICHAP_OK is 0. A NULL where an object
+ *     or output pointer is required is MULTICHAP_ERR_USAGE, never a crash.
+ *   - Objects keep the message of their last failure (multichap_initiator_error() ...); calls
+ *     that fail without an object to hold it (the _new functions, multichap_backend_open,
+ *     multichap_response) leave it in multichap_last_error(), per thread; so does a call given
+ *     a NULL object. Messages are for local
+ *     logs and never contain a secret. Towards the peer a failed authentication is only 0x0201.
+ *   - Algorithms are named by their CHAP_A number (IANA "PPP Authentication Algorithms"):
+ *     5 MD5, 6 SHA-1, 7 SHA-256, 8 SHA3-256.
+ *   - Secrets passed in are copied into memory that is wiped when it is released; the caller
+ *     may wipe its own copy as soon as the call returns. Every _free wipes.
+ *   - The step functions take and produce login data segments exactly as on the wire: key=value
+ *     pairs, each ending in one NUL, in_len/out_len bytes, no padding. Keys that are not
+ *     authentication keys (AuthMethod, CHAP_*) are ignored, so a whole security-stage segment
+ *     may be passed as received. When out is too small, a step returns
+ *     MULTICHAP_ERR_BUFFER_TOO_SMALL with the size needed in *out_len and changes no state: call
+ *     it again with a larger buffer (out may be NULL with out_cap 0 to ask for the size).
+ *
+ * Threading
+ *   - Backends are process-wide, immutable and may be used from any thread.
+ *   - An initiator or a target login is one object per exchange: use it from one thread at a
+ *     time (or lock around it).
+ *   - A target configuration is built by one thread; once built, any number of threads may call
+ *     multichap_target_login_new() on it at once. Calling a setter while logins are being
+ *     created is not allowed; logins already created keep the configuration they were created
+ *     with (setters never change a running login).
+ *   - A secret lookup callback runs on the thread that calls multichap_target_login_step().
+ */
+#ifndef MULTICHAP_MULTICHAP_H
+#define MULTICHAP_MULTICHAP_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#define MULTICHAP_API __attribute__((visibility("default")))
+#else
+#define MULTICHAP_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  MULTICHAP_OK = 0,
+  MULTICHAP_ERR_PROTOCOL,         /* the peer sent something malformed or out of order */
+  MULTICHAP_ERR_AUTHENTICATION,   /* wrong response, unknown CHAP_N, failed lookup */
+  MULTICHAP_ERR_POLICY,           /* well formed but not allowed (algorithm, secret rules) */
+  MULTICHAP_ERR_BACKEND,          /* the crypto library failed or lacks the algorithm */
+  MULTICHAP_ERR_USAGE,            /* invalid argument or call order */
+  MULTICHAP_ERR_BUFFER_TOO_SMALL, /* *out_len holds the size needed; nothing changed */
+  MULTICHAP_ERR_INTERNAL          /* out of memory or a bug in multichap */
+} multichap_status;
+
+typedef enum { MULTICHAP_IN_PROGRESS = 0, MULTICHAP_SUCCEEDED, MULTICHAP_FAILED } multichap_state;
+
+typedef struct multichap_backend multichap_backend;
+typedef struct multichap_initiator multichap_initiator;
+typedef struct multichap_target_config multichap_target_config;
+typedef struct multichap_target_login multichap_target_login;
+
+/* ---- Library ------------------------------------------------------------------------------ */
+
+/* "MAJOR.MINOR.PATCH" of the library loaded at run time. */
+MULTICHAP_API const char* multichap_version(void);
+/* A short name for s ("ok", "protocol", "authentication", ...); "unknown" for other values. */
+MULTICHAP_API const char* multichap_status_name(multichap_status s);
+/* The message of this thread's last failure that no object holds (see Conventions); "" if none. */
+MULTICHAP_API const char* multichap_last_error(void);
+/* "MD5", "SHA-1", "SHA-256", "SHA3-256" for CHAP_A 5..8; NULL for any other number. */
+MULTICHAP_API const char* multichap_algorithm_name(int chap_a);
+
+/* ---- Backends ----------------------------------------------------------------------------- */
+
+/* Number of crypto backends built in ("openssl", "botan"); the first is the default. */
+MULTICHAP_API size_t multichap_backend_count(void);
+/* Name of backend i, or NULL when i >= multichap_backend_count(). */
+MULTICHAP_API const char* multichap_backend_at(size_t i);
+/* The process-wide backend called name (NULL: the default). Never freed. Unknown or not built:
+ * MULTICHAP_ERR_USAGE. */
+MULTICHAP_API multichap_status multichap_backend_open(const char* name,
+                                                      const multichap_backend** out);
+/* "openssl" or "botan"; NULL for a NULL backend. */
+MULTICHAP_API const char* multichap_backend_name(const multichap_backend* b);
+/* 1 when the backend can compute CHAP_A chap_a right now (asked of the library at run time, so
+ * a FIPS-configured OpenSSL answers 0 for MD5), else 0. */
+MULTICHAP_API int multichap_backend_supports(const multichap_backend* b, int chap_a);
+
+/* R = H(identifier || secret || challenge) (RFC 1994 §4.1) into out; *out_len = digest size.
+ * identifier > 255 or an unknown chap_a: MULTICHAP_ERR_USAGE; an algorithm the backend lacks:
+ * MULTICHAP_ERR_BACKEND; out_cap below the digest size: MULTICHAP_ERR_BUFFER_TOO_SMALL. This is
+ * the bare arithmetic (for debugging interop): the exchange objects below enforce the RFC's
+ * rules on secrets and challenges. */
+MULTICHAP_API multichap_status multichap_response(const multichap_backend* b, int chap_a,
+                                                  unsigned identifier, const unsigned char* secret,
+                                                  size_t secret_len, const unsigned char* challenge,
+                                                  size_t challenge_len, unsigned char* out,
+                                                  size_t out_cap, size_t* out_len);
+
+/* ---- Initiator: one per session, rewound at every leading login ------------------------------
+ *
+ *   multichap_initiator_new(b, &ini);
+ *   multichap_initiator_set_credentials(ini, "iqn...:host", secret, secret_len);
+ *   for each leading login attempt (retries included):
+ *     multichap_initiator_rewind(ini);
+ *     multichap_initiator_step(ini, NULL, 0, out, cap, &n);   -> send "AuthMethod=CHAP"
+ *     for each login response of the security stage:
+ *       multichap_initiator_step(ini, data, len, out, cap, &n) -> send out[0..n) (may be empty)
+ *     leave the security stage only once multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED
+ *     (you may ask to transit, T=1, with the request that carries CHAP_R).
+ *   A failed step: close the connection. */
+
+/* A new initiator on backend b, not yet configured. Free with multichap_initiator_free(). */
+MULTICHAP_API multichap_status multichap_initiator_new(const multichap_backend* b,
+                                                       multichap_initiator** out);
+/* Our CHAP_N and the secret the target knows us by. The RFC 7143 §9.2.1 rules are checked here:
+ * at least 12 bytes, not the target's secret (MULTICHAP_ERR_POLICY). Rewinds the exchange. */
+MULTICHAP_API multichap_status multichap_initiator_set_credentials(multichap_initiator* ini,
+                                                                   const char* chap_n,
+                                                                   const unsigned char* secret,
+                                                                   size_t len);
+/* Mutual CHAP: the CHAP_N the target must send and the secret it must prove. Rewinds. */
+MULTICHAP_API multichap_status multichap_initiator_set_target_credentials(
+    multichap_initiator* ini, const char* expected_chap_n, const unsigned char* secret, size_t len);
+/* The CHAP_A offer in preference order (default 8,7,6,5); numbers 5..8, no duplicates. Only the
+ * ones the backend supports are offered. Rewinds. */
+MULTICHAP_API multichap_status multichap_initiator_set_algorithms(multichap_initiator* ini,
+                                                                  const int* chap_a, size_t count);
+/* Forgets everything negotiated (algorithm, identifiers, challenges: wiped). Configuration stays.
+ * Call it at the start of every leading login. NULL is ignored. */
+MULTICHAP_API void multichap_initiator_rewind(multichap_initiator* ini);
+/* One step of the exchange: the security-stage data of the last login response in (in_len 0 for
+ * the first call), the keys to send out. */
+MULTICHAP_API multichap_status multichap_initiator_step(multichap_initiator* ini, const char* in,
+                                                        size_t in_len, char* out, size_t out_cap,
+                                                        size_t* out_len);
+MULTICHAP_API multichap_state multichap_initiator_state(const multichap_initiator* ini);
+/* The negotiated CHAP_A number, 0 before the target chose one. */
+MULTICHAP_API int multichap_initiator_algorithm(const multichap_initiator* ini);
+/* 1 when the exchange succeeded and the target proved itself (mutual CHAP), else 0. */
+MULTICHAP_API int multichap_initiator_mutual(const multichap_initiator* ini);
+/* The last failure's message ("" if none). Valid until the next call on ini. */
+MULTICHAP_API const char* multichap_initiator_error(const multichap_initiator* ini);
+/* Wipes and frees; NULL is ignored. */
+MULTICHAP_API void multichap_initiator_free(multichap_initiator* ini);
+
+/* ---- Target: one configuration shared by all logins, one object per login ------------------ */
+
+/* The embedder's own account store. Write the secret of account chap_n (a login by
+ * initiator_name) into secret[0..cap) and its length into *len, and return MULTICHAP_OK; return
+ * MULTICHAP_ERR_AUTHENTICATION when there is no such account; MULTICHAP_ERR_BUFFER_TOO_SMALL with
+ * the size needed in *len to be called once more with a buffer that large (up to 65536 bytes).
+ * Any other status is a failed lookup. Both end the login with an authentication failure. The
+ * buffer is wiped by the library after use. Runs on the thread calling
+ * multichap_target_login_step(), possibly several at once: it must be thread-safe. */
+typedef multichap_status (*multichap_secret_lookup)(void* ctx, const char* chap_n,
+                                                    const char* initiator_name,
+                                                    unsigned char* secret, size_t cap, size_t* len);
+
+/* A new target configuration on backend b: no account, no identity, algorithms 8,7,6,5. */
+MULTICHAP_API multichap_status multichap_target_config_new(const multichap_backend* b,
+                                                           multichap_target_config** out);
+/* An initiator account: CHAP_N and its secret (>= 12 bytes, not the target's own secret).
+ * Accounts are searched before the lookup callback. A CHAP_N added twice: MULTICHAP_ERR_USAGE. */
+MULTICHAP_API multichap_status multichap_target_config_add_account(multichap_target_config* cfg,
+                                                                   const char* chap_n,
+                                                                   const unsigned char* secret,
+                                                                   size_t len);
+/* Secrets for CHAP_Ns that no added account has come from fn(ctx, ...). fn NULL removes it. */
+MULTICHAP_API multichap_status multichap_target_config_set_lookup(multichap_target_config* cfg,
+                                                                  multichap_secret_lookup fn,
+                                                                  void* ctx);
+/* The target's own CHAP_N and secret, sent when an initiator asks for mutual CHAP. */
+MULTICHAP_API multichap_status multichap_target_config_set_credentials(multichap_target_config* cfg,
+                                                                       const char* chap_n,
+                                                                       const unsigned char* secret,
+                                                                       size_t len);
+/* The CHAP_A numbers the target accepts; it picks the first of the initiator's offer that is
+ * here and that the backend supports. */
+MULTICHAP_API multichap_status multichap_target_config_set_algorithms(multichap_target_config* cfg,
+                                                                      const int* chap_a,
+                                                                      size_t count);
+/* on != 0: refuse initiators that do not also authenticate the target (needs set_credentials). */
+MULTICHAP_API multichap_status multichap_target_config_require_mutual(multichap_target_config* cfg,
+                                                                      int on);
+/* The last failing setter's message ("" if none). */
+MULTICHAP_API const char* multichap_target_config_error(const multichap_target_config* cfg);
+/* Wipes and frees; logins created from it stay valid. NULL is ignored. */
+MULTICHAP_API void multichap_target_config_free(multichap_target_config* cfg);
+
+/* A login exchange for the connection of initiator_name (the InitiatorName it declared), with
+ * the configuration as it is now. An incomplete configuration (no account and no lookup; mutual
+ * required without credentials): MULTICHAP_ERR_USAGE. */
+MULTICHAP_API multichap_status multichap_target_login_new(const multichap_target_config* cfg,
+                                                          const char* initiator_name,
+                                                          multichap_target_login** out);
+/* One step: the security-stage data of a login request in, the keys to answer with out. On
+ * failure the keys due with it (AuthMethod=Reject, CHAP_A=Reject, or none) are in out and the
+ * engine answers with status 0x0201. */
+MULTICHAP_API multichap_status multichap_target_login_step(multichap_target_login* login,
+                                                           const char* in, size_t in_len, char* out,
+                                                           size_t out_cap, size_t* out_len);
+MULTICHAP_API multichap_state multichap_target_login_state(const multichap_target_login* login);
+/* The negotiated CHAP_A number, 0 before one was chosen. */
+MULTICHAP_API int multichap_target_login_algorithm(const multichap_target_login* login);
+/* 1 when the exchange succeeded and the target proved itself to the initiator, else 0. */
+MULTICHAP_API int multichap_target_login_mutual(const multichap_target_login* login);
+/* The CHAP_N the initiator proved, once the state is MULTICHAP_SUCCEEDED; "" before. */
+MULTICHAP_API const char* multichap_target_login_peer(const multichap_target_login* login);
+MULTICHAP_API const char* multichap_target_login_error(const multichap_target_login* login);
+MULTICHAP_API void multichap_target_login_free(multichap_target_login* login);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MULTICHAP_MULTICHAP_H */
