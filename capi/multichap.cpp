@@ -219,7 +219,7 @@ multichap_status deliver(const std::string& text, char* out, std::size_t out_cap
                          std::size_t* out_len) {
   *out_len = text.size();
   if (text.size() > out_cap) return MULTICHAP_ERR_BUFFER_TOO_SMALL;
-  if (!text.empty()) std::memcpy(out, text.data(), text.size());
+  std::copy(text.begin(), text.end(), out);  // pairs end in NUL already; no extra terminator
   return MULTICHAP_OK;
 }
 
