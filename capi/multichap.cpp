@@ -389,6 +389,22 @@ const char* multichap_algorithm_name(int chap_a) {
   return alg ? multichap::algorithm_info(*alg).display.data() : nullptr;
 }
 
+const char* multichap_algorithm_short_name(int chap_a) {
+  if (chap_a < 0) return nullptr;
+  const auto alg = multichap::algorithm_from_chap_a(static_cast<std::uint32_t>(chap_a));
+  return alg ? multichap::algorithm_info(*alg).name.data() : nullptr;
+}
+
+int multichap_algorithm_parse(const char* name) {
+  if (name == nullptr) return 0;
+  try {
+    auto alg = multichap::parse_algorithm(name);
+    return alg ? static_cast<int>(multichap::algorithm_info(*alg).chap_a) : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
 size_t multichap_backend_count(void) {
   try {
     return backend_table().size();
@@ -545,6 +561,15 @@ multichap_status multichap_initiator_set_algorithms(multichap_initiator* ini, co
   });
 }
 
+multichap_status multichap_initiator_set_link_protected(multichap_initiator* ini, int on) {
+  if (ini == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "initiator is NULL");
+  return guarded(ini->error, [&] {
+    ChapInitiatorConfig candidate = copy_config(ini->config);
+    candidate.policy.link_protected = on != 0;
+    return apply(ini, std::move(candidate), ini->has_credentials);
+  });
+}
+
 void multichap_initiator_rewind(multichap_initiator* ini) {
   if (ini == nullptr) return;
   ini->pending = PendingStep<ChapInitiator>{};
@@ -584,6 +609,13 @@ multichap_state multichap_initiator_state(const multichap_initiator* ini) {
       break;
   }
   return MULTICHAP_IN_PROGRESS;
+}
+
+int multichap_initiator_may_transit(const multichap_initiator* ini) {
+  if (ini == nullptr || ini->broken || !ini->machine) return 0;
+  const auto state = ini->machine->state();
+  return state == ChapInitiator::State::responded || state == ChapInitiator::State::succeeded ? 1
+                                                                                              : 0;
 }
 
 int multichap_initiator_algorithm(const multichap_initiator* ini) {
@@ -700,6 +732,15 @@ multichap_status multichap_target_config_set_algorithms(multichap_target_config*
                   "backend " + std::string(cfg->backend->name()) +
                       " supports none of the listed algorithms");
     }
+    return commit(cfg, std::move(candidate));
+  });
+}
+
+multichap_status multichap_target_config_set_link_protected(multichap_target_config* cfg, int on) {
+  if (cfg == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "configuration is NULL");
+  return guarded(cfg->error, [&] {
+    ChapTargetConfig candidate = copy_config(*cfg->config);
+    candidate.policy.link_protected = on != 0;
     return commit(cfg, std::move(candidate));
   });
 }

@@ -20,8 +20,9 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 if [ "$soname" = libmultichap.so.0 ]; then ok "SONAME $soname"; else bad "SONAME is '$soname'"; fi
 
 exported=$(nm -D --defined-only "$lib" | awk '$2 != "A" {print $3}' | sed 's/@.*//' | sort)
-declared=$(grep -oE 'MULTICHAP_API[^(]*\b(multichap_[a-z0-9_]+)\(' "$header" |
-  grep -oE 'multichap_[a-z0-9_]+\($' | tr -d '(' | sort)
+# Declarations may span lines: read the header as one line, take "MULTICHAP_API ... name(".
+declared=$(tr '\n' ' ' <"$header" | grep -oE 'MULTICHAP_API [^;(]*\(' |
+  grep -oE 'multichap_[a-z0-9_]+ *\($' | tr -d '( ' | sort)
 stray=$(grep -v '^multichap_' <<<"$exported" || true)
 if [ -z "$stray" ]; then ok "every exported symbol is multichap_* ($(wc -l <<<"$exported") symbols)"
 else bad "symbols outside multichap_*: $(echo $stray)"; fi

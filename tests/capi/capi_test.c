@@ -161,6 +161,13 @@ static outcome run_exchange(multichap_initiator* ini, multichap_target_login* lo
     }
     o.initiator_status = initiator_step_exact(ini, to_initiator, n_i, to_target, &n_t);
     if (o.initiator_status != MULTICHAP_OK) return o;
+    /* may_transit exactly when the output carries CHAP_R, or after success */
+    {
+      char r[2100];
+      int has_r = find_key(to_target, n_t, "CHAP_R", r, sizeof r);
+      CHECK(multichap_initiator_may_transit(ini) ==
+            (has_r || multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED));
+    }
     if (multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED &&
         multichap_target_login_state(login) == MULTICHAP_SUCCEEDED && n_t == 0) {
       return o;
@@ -227,6 +234,19 @@ static void test_library(const char* expected_version) {
   CHECK(multichap_algorithm_name(4) == NULL);
   CHECK(multichap_algorithm_name(9) == NULL);
   CHECK(multichap_algorithm_name(-1) == NULL);
+  CHECK(strcmp(multichap_algorithm_short_name(5), "md5") == 0);
+  CHECK(strcmp(multichap_algorithm_short_name(6), "sha1") == 0);
+  CHECK(strcmp(multichap_algorithm_short_name(7), "sha256") == 0);
+  CHECK(strcmp(multichap_algorithm_short_name(8), "sha3-256") == 0);
+  CHECK(multichap_algorithm_short_name(9) == NULL && multichap_algorithm_short_name(-1) == NULL);
+  CHECK(multichap_algorithm_parse("md5") == 5);
+  CHECK(multichap_algorithm_parse("SHA-1") == 6);
+  CHECK(multichap_algorithm_parse("sha256") == 7);
+  CHECK(multichap_algorithm_parse("SHA3-256") == 8);
+  CHECK(multichap_algorithm_parse("7") == 7);
+  CHECK(multichap_algorithm_parse("sha512") == 0);
+  CHECK(multichap_algorithm_parse("") == 0);
+  CHECK(multichap_algorithm_parse(NULL) == 0);
   CHECK(multichap_last_error() != NULL);
 }
 
@@ -374,6 +394,15 @@ static void test_initiator_api(const multichap_backend* b) {
       multichap_initiator_set_credentials(ini, kChapN, kShortSecret, SECRET_LEN(kShortSecret)),
       MULTICHAP_ERR_POLICY);
   CHECK(strstr(multichap_initiator_error(ini), "short") == NULL); /* never the secret */
+  /* An IPsec-protected link allows it; turning that off again refuses the configuration. */
+  CHECK_STATUS(multichap_initiator_set_link_protected(ini, 1), MULTICHAP_OK);
+  CHECK_STATUS(
+      multichap_initiator_set_credentials(ini, kChapN, kShortSecret, SECRET_LEN(kShortSecret)),
+      MULTICHAP_OK);
+  CHECK_STATUS(multichap_initiator_set_link_protected(ini, 0), MULTICHAP_ERR_POLICY);
+  CHECK_STATUS(multichap_initiator_set_link_protected(NULL, 0), MULTICHAP_ERR_USAGE);
+  multichap_initiator_free(ini);
+  CHECK_STATUS(multichap_initiator_new(b, &ini), MULTICHAP_OK);
   CHECK_STATUS(multichap_initiator_set_target_credentials(ini, kTargetChapN, kShortSecret,
                                                           SECRET_LEN(kShortSecret)),
                MULTICHAP_ERR_POLICY);
@@ -423,6 +452,8 @@ static void test_initiator_api(const multichap_backend* b) {
     CHECK(multichap_initiator_algorithm(ini) == 0);
   }
   CHECK(multichap_initiator_state(NULL) == MULTICHAP_FAILED);
+  CHECK(multichap_initiator_may_transit(NULL) == 0);
+  CHECK(multichap_initiator_may_transit(ini) == 0); /* failed */
   CHECK(multichap_initiator_algorithm(NULL) == 0);
   CHECK(multichap_initiator_mutual(NULL) == 0);
   CHECK(multichap_initiator_error(NULL) != NULL);
@@ -453,6 +484,16 @@ static void test_target_api(const multichap_backend* b) {
       multichap_target_config_add_account(cfg, kChapN, kShortSecret, SECRET_LEN(kShortSecret)),
       MULTICHAP_ERR_POLICY);
   CHECK(strstr(multichap_target_config_error(cfg), "short") == NULL);
+  CHECK_STATUS(multichap_target_config_set_link_protected(NULL, 1), MULTICHAP_ERR_USAGE);
+  {
+    multichap_target_config* protected_cfg = NULL;
+    CHECK_STATUS(multichap_target_config_new(b, &protected_cfg), MULTICHAP_OK);
+    CHECK_STATUS(multichap_target_config_set_link_protected(protected_cfg, 1), MULTICHAP_OK);
+    CHECK_STATUS(multichap_target_config_add_account(protected_cfg, kChapN, kShortSecret,
+                                                     SECRET_LEN(kShortSecret)),
+                 MULTICHAP_OK);
+    multichap_target_config_free(protected_cfg);
+  }
   CHECK_STATUS(multichap_target_config_add_account(cfg, kChapN, kInitiatorSecret,
                                                    SECRET_LEN(kInitiatorSecret)),
                MULTICHAP_OK);

@@ -75,6 +75,11 @@ MULTICHAP_API const char* multichap_status_name(multichap_status s);
 MULTICHAP_API const char* multichap_last_error(void);
 /* "MD5", "SHA-1", "SHA-256", "SHA3-256" for CHAP_A 5..8; NULL for any other number. */
 MULTICHAP_API const char* multichap_algorithm_name(int chap_a);
+/* "md5", "sha1", "sha256", "sha3-256" for CHAP_A 5..8 (the CLI's names); NULL otherwise. */
+MULTICHAP_API const char* multichap_algorithm_short_name(int chap_a);
+/* The CHAP_A number of an algorithm name: "md5", "sha1", "sha256", "sha3-256", the spellings
+ * "SHA-1", "SHA-256", "SHA3-256", or "5".."8"; 0 for anything else or NULL. */
+MULTICHAP_API int multichap_algorithm_parse(const char* name);
 
 /* ---- Backends ----------------------------------------------------------------------------- */
 
@@ -112,8 +117,8 @@ MULTICHAP_API multichap_status multichap_response(const multichap_backend* b, in
  *     multichap_initiator_step(ini, NULL, 0, out, cap, &n);   -> send "AuthMethod=CHAP"
  *     for each login response of the security stage:
  *       multichap_initiator_step(ini, data, len, out, cap, &n) -> send out[0..n) (may be empty)
- *     leave the security stage only once multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED
- *     (you may ask to transit, T=1, with the request that carries CHAP_R).
+ *     set T=1 on the request carrying an output once multichap_initiator_may_transit(ini);
+ *     leave the security stage only once multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED.
  *   A failed step: close the connection. */
 
 /* A new initiator on backend b, not yet configured. Free with multichap_initiator_free(). */
@@ -132,6 +137,10 @@ MULTICHAP_API multichap_status multichap_initiator_set_target_credentials(
  * ones the backend supports are offered. Rewinds. */
 MULTICHAP_API multichap_status multichap_initiator_set_algorithms(multichap_initiator* ini,
                                                                   const int* chap_a, size_t count);
+/* on != 0: the link is otherwise protected (IPsec), so secrets under 12 bytes are accepted
+ * (RFC 7143 §9.2.1). Default 0. Set it before credentials that need it. Rewinds. */
+MULTICHAP_API multichap_status multichap_initiator_set_link_protected(multichap_initiator* ini,
+                                                                      int on);
 /* Forgets everything negotiated (algorithm, identifiers, challenges: wiped). Configuration stays.
  * Call it at the start of every leading login. NULL is ignored. */
 MULTICHAP_API void multichap_initiator_rewind(multichap_initiator* ini);
@@ -141,6 +150,10 @@ MULTICHAP_API multichap_status multichap_initiator_step(multichap_initiator* ini
                                                         size_t in_len, char* out, size_t out_cap,
                                                         size_t* out_len);
 MULTICHAP_API multichap_state multichap_initiator_state(const multichap_initiator* ini);
+/* 1 once the initiator has said everything it must (its CHAP_R was in the last output): the
+ * Login Request carrying that output may set T=1 to leave the security stage. 0 before, and
+ * after a failure. The state becomes MULTICHAP_SUCCEEDED only with the target's answer. */
+MULTICHAP_API int multichap_initiator_may_transit(const multichap_initiator* ini);
 /* The negotiated CHAP_A number, 0 before the target chose one. */
 MULTICHAP_API int multichap_initiator_algorithm(const multichap_initiator* ini);
 /* 1 when the exchange succeeded and the target proved itself (mutual CHAP), else 0. */
@@ -186,6 +199,9 @@ MULTICHAP_API multichap_status multichap_target_config_set_credentials(multichap
 MULTICHAP_API multichap_status multichap_target_config_set_algorithms(multichap_target_config* cfg,
                                                                       const int* chap_a,
                                                                       size_t count);
+/* on != 0: the link is protected (IPsec): secrets under 12 bytes are accepted. Set it first. */
+MULTICHAP_API multichap_status
+multichap_target_config_set_link_protected(multichap_target_config* cfg, int on);
 /* on != 0: refuse initiators that do not also authenticate the target (needs set_credentials). */
 MULTICHAP_API multichap_status multichap_target_config_require_mutual(multichap_target_config* cfg,
                                                                       int on);
