@@ -185,6 +185,21 @@ Result<void> Connection::read_exact(MutableByteView out, Clock::time_point deadl
   return {};
 }
 
+Result<std::size_t> Connection::read_some(MutableByteView out, Clock::time_point deadline) {
+  while (true) {
+    const ssize_t n = ::recv(m_fd, out.data(), out.size(), 0);
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n == 0) return make_error(ErrorKind::io, "connection closed by peer");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      return make_error(ErrorKind::io, "read: " + errno_text(errno));
+    }
+    if (Clock::now() >= deadline) return make_error(ErrorKind::timeout, "read timed out");
+    pollfd pfd{m_fd, POLLIN, 0};
+    ::poll(&pfd, 1, remaining_ms(deadline));
+  }
+}
+
 Result<void> Connection::write_all(ByteView data, Clock::time_point deadline) {
   std::size_t done = 0;
   while (done < data.size()) {
@@ -254,6 +269,12 @@ Listener& Listener::operator=(Listener&& other) noexcept {
 Listener::~Listener() {
   close();
 }
+int Listener::release() {
+  const int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
 void Listener::close() {
   if (m_fd >= 0) ::close(m_fd);
   m_fd = -1;

@@ -45,6 +45,9 @@ class Connection {
   // every 100 ms and aborts the read with ErrorKind::io when set.
   Result<void> read_exact(MutableByteView out, Clock::time_point deadline,
                           const std::atomic<bool>* stop = nullptr);
+  // Reads what has arrived (at least one byte, at most out.size()) before the deadline: the
+  // count, ErrorKind::io when the peer closed, timeout when the deadline passes first.
+  Result<std::size_t> read_some(MutableByteView out, Clock::time_point deadline);
   // Writes all of data before the deadline.
   Result<void> write_all(ByteView data, Clock::time_point deadline);
 
@@ -73,6 +76,8 @@ class Listener {
   // Waits up to timeout for a connection; an empty Connection (is_open() false) on timeout.
   Result<Connection> accept(Millis timeout);
   void close();
+  // Gives up the listening descriptor (for an event loop to adopt); -1 when closed.
+  int release();
 
  private:
   int m_fd = -1;

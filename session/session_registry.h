@@ -1,0 +1,69 @@
+// The target's sessions (RFC 7143 §6.3.1: ISID, TSIH, connections by CID) and its counters,
+// shared by every connection. Thread-safe (one mutex); holds no socket, thread or clock.
+#ifndef MULTICHAP_SESSION_SESSION_REGISTRY_H
+#define MULTICHAP_SESSION_SESSION_REGISTRY_H
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "auth/result.h"
+#include "session/pdu.h"
+
+namespace multichap {
+
+struct TargetStats {
+  std::uint64_t connections = 0;
+  std::uint64_t logins_succeeded = 0;
+  std::uint64_t logins_failed = 0;
+  std::uint64_t logouts = 0;
+  // Connections closed or refused by a limit (TargetOptions): each limit also logs once.
+  std::uint64_t login_deadline_closed = 0;
+  std::uint64_t refused_per_source = 0;
+  std::uint64_t evicted_unauthenticated = 0;
+  std::uint64_t refused_total = 0;
+};
+
+class SessionRegistry {
+ public:
+  explicit SessionRegistry(std::uint16_t max_connections_per_session)
+      : m_max_per_session(max_connections_per_session) {}
+
+  // A non-leading login (TSIH != 0) may proceed: the session exists for this ISID and initiator
+  // and has room for one more connection. The error is the status to answer with.
+  Result<void> check_join(const Isid& isid, const std::string& initiator_name,
+                          std::uint16_t tsih) const;
+  // Registers a connection that reached full feature phase. Leading: creates the session (a
+  // session with the same ISID and initiator is reinstated, i.e. replaced) and returns its new
+  // TSIH. Non-leading: adds cid to session tsih (an existing cid is connection reinstatement).
+  Result<std::uint16_t> join(const Isid& isid, const std::string& initiator_name, bool leading,
+                             std::uint16_t tsih, std::uint16_t cid, bool discovery);
+  // Removes cid from session tsih; the session ends with its last connection.
+  void leave(std::uint16_t tsih, std::uint16_t cid);
+
+  std::size_t session_count() const;
+
+  // Counters: add(&TargetStats::logouts) and a copy of them all.
+  void add(std::uint64_t TargetStats::*counter, std::uint64_t n = 1);
+  TargetStats stats() const;
+
+ private:
+  struct Session {
+    Isid isid{};
+    std::string initiator_name;
+    std::vector<std::uint16_t> cids;
+    bool discovery = false;
+  };
+
+  const std::uint16_t m_max_per_session;
+  mutable std::mutex m_mutex;                   // guards everything below
+  std::map<std::uint16_t, Session> m_sessions;  // by TSIH
+  std::uint16_t m_next_tsih = 1;
+  TargetStats m_stats;
+};
+
+}  // namespace multichap
+
+#endif  // MULTICHAP_SESSION_SESSION_REGISTRY_H

@@ -1,0 +1,528 @@
+#include "session/target_connection.h"
+
+#include <algorithm>
+
+#include "session/operational.h"
+#include "session/session_authenticator.h"
+
+namespace multichap {
+
+namespace {
+
+// Data we accept in one PDU: the login phase uses the default MaxRecvDataSegmentLength (RFC 7143
+// §13.12); in full feature phase we declared 262144.
+constexpr std::uint32_t kFullFeatureMaxData = 262144;
+
+std::uint8_t opcode_of(const std::array<std::uint8_t, kBhsSize>& bhs) {
+  return bhs[0] & 0x3f;
+}
+std::uint32_t data_length_of(const std::array<std::uint8_t, kBhsSize>& bhs) {
+  return (std::uint32_t{bhs[5]} << 16) | (std::uint32_t{bhs[6]} << 8) | bhs[7];
+}
+std::size_t padded(std::uint32_t length) {
+  return length + (4 - length % 4) % 4;
+}
+
+}  // namespace
+
+TargetConnection::TargetConnection(const TargetOptions& options, SessionRegistry& registry,
+                                   std::string peer, Clock::time_point now)
+    : m_options(options),
+      m_registry(registry),
+      m_peer(std::move(peer)),
+      m_deadline(now + options.login_timeout) {}
+
+TargetConnection::~TargetConnection() {
+  leave_session();
+}
+
+std::optional<Clock::time_point> TargetConnection::deadline() const {
+  if (m_phase == Phase::await_login || m_phase == Phase::login) return m_deadline;
+  return std::nullopt;
+}
+
+Bytes TargetConnection::take_output() {
+  Bytes out;
+  out.swap(m_out);
+  return out;
+}
+
+void TargetConnection::log(const std::string& line) const {
+  if (m_options.log) m_options.log(line);
+}
+
+void TargetConnection::log_keys(const char* direction, const KeyList& keys) const {
+  if (m_options.log_keys) log("  " + std::string(direction) + " " + describe_keys(keys));
+}
+
+void TargetConnection::send(const Pdu& pdu) {
+  const Bytes wire = pdu.serialize();
+  m_out.insert(m_out.end(), wire.begin(), wire.end());
+}
+
+void TargetConnection::finish() {
+  m_phase = Phase::done;
+  m_in.clear();
+  m_in_pos = 0;
+  m_auth.reset();
+  leave_session();
+}
+
+void TargetConnection::leave_session() {
+  if (m_tsih == 0) return;
+  m_registry.leave(m_tsih, m_cid);
+  m_tsih = 0;
+}
+
+void TargetConnection::receive(ByteView bytes, Clock::time_point now) {
+  if (m_phase == Phase::done) return;
+  tick(now);
+  if (m_phase == Phase::done) return;
+  // Skip the data segment of a PDU already rejected on its header.
+  std::size_t skip = std::min(m_discard, bytes.size());
+  m_discard -= skip;
+  m_in.insert(m_in.end(), bytes.data() + skip, bytes.data() + bytes.size());
+  while (m_phase != Phase::done) {
+    const std::size_t available = m_in.size() - m_in_pos;
+    if (available < kBhsSize) break;
+    std::array<std::uint8_t, kBhsSize> bhs{};
+    std::copy_n(m_in.begin() + static_cast<std::ptrdiff_t>(m_in_pos), kBhsSize, bhs.begin());
+    const std::size_t body = std::size_t{bhs[4]} * 4 + padded(data_length_of(bhs));
+    if (!m_header_checked) {
+      const Verdict verdict = on_header(bhs);
+      if (verdict == Verdict::stop) break;
+      if (verdict == Verdict::skip) {  // answered on its header: drop it, and its data as it comes
+        const std::size_t here = std::min(body, available - kBhsSize);
+        m_in_pos += kBhsSize + here;
+        m_discard = body - here;
+        continue;
+      }
+      m_header_checked = true;
+    }
+    const std::size_t ahs = std::size_t{bhs[4]} * 4;
+    const std::uint32_t length = data_length_of(bhs);
+    const std::size_t total = kBhsSize + body;
+    if (available < total) break;
+    Pdu pdu;
+    pdu.bhs = bhs;
+    const auto data_begin = m_in.begin() + static_cast<std::ptrdiff_t>(m_in_pos + kBhsSize + ahs);
+    pdu.data.assign(data_begin, data_begin + length);
+    m_in_pos += total;
+    m_header_checked = false;
+    on_pdu(pdu);
+  }
+  // Compact once the consumed prefix dominates (keeps appends amortized O(1)).
+  if (m_in_pos > 0 && (m_in_pos == m_in.size() || m_in_pos > m_in.size() / 2)) {
+    m_in.erase(m_in.begin(), m_in.begin() + static_cast<std::ptrdiff_t>(m_in_pos));
+    m_in_pos = 0;
+  }
+}
+
+void TargetConnection::tick(Clock::time_point now) {
+  if ((m_phase != Phase::await_login && m_phase != Phase::login) || now < m_deadline) return;
+  m_registry.add(&TargetStats::login_deadline_closed);
+  const std::string why = "no full feature phase within the login deadline of " +
+                          std::to_string(m_options.login_timeout.count()) + " ms";
+  if (m_phase == Phase::await_login) {
+    log("connection from " + m_peer + " closed before login: " + why);
+    finish();
+    return;
+  }
+  abandon(why);
+}
+
+void TargetConnection::peer_closed(const std::string& why) {
+  if (m_phase == Phase::await_login) {
+    log("connection from " + m_peer + " closed before login: " + why);
+  } else if (m_phase == Phase::login) {
+    abandon(why);
+    return;
+  }
+  finish();
+}
+
+void TargetConnection::abort(const std::string& reason) {
+  if (m_phase == Phase::login) {
+    abandon(reason);
+    return;
+  }
+  if (m_phase == Phase::await_login) log("connection from " + m_peer + " closed: " + reason);
+  finish();
+}
+
+void TargetConnection::abandon(const std::string& why) {
+  log("login from " + m_peer + " abandoned: " + why);
+  m_registry.add(&TargetStats::logins_failed);
+  finish();
+}
+
+// ---- framing decisions on the 48-byte header ---------------------------------------------------
+
+TargetConnection::Verdict TargetConnection::on_header(
+    const std::array<std::uint8_t, kBhsSize>& bhs) {
+  const std::uint8_t opcode = opcode_of(bhs);
+  const std::uint32_t length = data_length_of(bhs);
+  const bool login_pdu = opcode == static_cast<std::uint8_t>(Opcode::login_request);
+  const std::string too_long =
+      "DataSegmentLength " + std::to_string(length) + " exceeds the limit of ";
+  switch (m_phase) {
+    case Phase::await_login:
+      if (!login_pdu) {
+        // RFC 7143 §6.3: a non-login PDU before login: drop the connection.
+        log("connection from " + m_peer + ": " + opcode_name(opcode) +
+            " before login, dropping the connection");
+        m_registry.add(&TargetStats::logins_failed);
+        finish();
+        return Verdict::stop;
+      }
+      if (length > kDefaultMaxRecvDataSegment) {
+        log("connection from " + m_peer + " closed before login: " + too_long +
+            std::to_string(kDefaultMaxRecvDataSegment));
+        finish();
+        return Verdict::stop;
+      }
+      return Verdict::read;
+    case Phase::login:
+      if (!login_pdu) {
+        // RFC 7143 §6.3: after the login started, any other PDU ends it with 0x020b.
+        fail_login(m_stage,
+                   {status::kInvalidDuringLogin, opcode_name(opcode) + " during login", {}});
+        return Verdict::stop;
+      }
+      if (length > kDefaultMaxRecvDataSegment) {
+        abandon(too_long + std::to_string(kDefaultMaxRecvDataSegment));
+        return Verdict::stop;
+      }
+      return Verdict::read;
+    case Phase::full_feature: {
+      if (length > kFullFeatureMaxData) {
+        log("connection from " + m_peer + " (" + m_initiator_name + ") closed: " + too_long +
+            std::to_string(kFullFeatureMaxData));
+        finish();
+        return Verdict::stop;
+      }
+      if ((bhs[0] & 0x40) == 0) ++m_exp_cmd_sn;  // non-immediate: consumes a CmdSN
+      const auto op = static_cast<Opcode>(opcode);
+      if (op == Opcode::logout_request || op == Opcode::nop_out) return Verdict::read;
+      send_reject(bhs);
+      return Verdict::skip;
+    }
+    case Phase::done:
+      break;
+  }
+  return Verdict::stop;
+}
+
+void TargetConnection::on_pdu(const Pdu& pdu) {
+  if (m_phase == Phase::full_feature) {
+    on_full_feature_pdu(pdu);
+  } else {
+    on_login_pdu(pdu);
+  }
+}
+
+// ---- login phase -------------------------------------------------------------------------------
+
+void TargetConnection::respond(bool transit, std::uint8_t csg, std::uint8_t nsg, std::uint16_t tsih,
+                               std::uint16_t code, const KeyList& keys) {
+  LoginResponse r;
+  r.transit = transit;
+  r.csg = csg;
+  r.nsg = transit ? nsg : 0;
+  r.version_max = 0;
+  r.version_active = 0;
+  r.isid = m_isid;
+  // RFC 7143 §11.13.4: every response echoes the request's TSIH, except the final response of a
+  // leading login, which carries the new session's.
+  r.tsih = tsih != 0 ? tsih : m_request_tsih;
+  r.itt = m_itt;
+  r.stat_sn = m_stat_sn++;
+  r.exp_cmd_sn = m_exp_cmd_sn;
+  r.max_cmd_sn = m_exp_cmd_sn + 31;
+  r.status = code;
+  const std::string text = build_text(keys);
+  r.data.assign(text.begin(), text.end());
+  log_keys("->", keys);
+  send(encode(r));
+}
+
+void TargetConnection::fail_login(std::uint8_t csg, const LoginFailure& failure) {
+  respond(false, csg, 0, 0, failure.status, failure.keys);
+  log("login from " + m_peer + (m_initiator_name.empty() ? "" : " (" + m_initiator_name + ")") +
+      " failed: " + status_text(failure.status) + ": " + failure.reason);
+  m_registry.add(&TargetStats::logins_failed);
+  finish();
+}
+
+// Every request of a login repeats ISID, TSIH, ITT, CID and sits in the current stage.
+bool TargetConnection::check_same_login(const LoginRequest& req) {
+  if (!m_started) return true;
+  if (req.isid != m_isid || req.tsih != m_request_tsih || req.cid != m_cid) {
+    fail_login(m_stage,
+               {status::kInitiatorError, "login request changed ISID, TSIH or CID mid-login", {}});
+    return false;
+  }
+  if (req.csg != m_stage) {
+    fail_login(m_stage, {status::kInitiatorError,
+                         "login request in stage " + std::to_string(req.csg) +
+                             " while the login is in stage " + std::to_string(m_stage),
+                         {}});
+    return false;
+  }
+  m_itt = req.itt;
+  return true;
+}
+
+void TargetConnection::on_login_pdu(const Pdu& pdu) {
+  auto decoded = decode_login_request(pdu);
+  if (!decoded) {
+    if (!m_started) {
+      m_isid = Isid{};
+      m_itt = pdu.itt();
+    }
+    fail_login(m_started ? m_stage : 0, {status::kInitiatorError, decoded.error().message, {}});
+    return;
+  }
+  const LoginRequest& req = *decoded;
+  if (m_phase == Phase::await_login) {
+    m_phase = Phase::login;
+    m_isid = req.isid;
+    m_request_tsih = req.tsih;
+    m_cid = req.cid;
+    m_itt = req.itt;
+    m_exp_cmd_sn = req.cmd_sn;
+    m_stage = req.csg;
+    if (m_options.chap) {
+      auto created = TargetAuthenticator::create(m_options.chap, m_options.backend);
+      if (!created) {
+        fail_login(req.csg, {status::kTargetError, created.error().message, {}});
+        return;
+      }
+      m_auth = std::move(created).value();
+      m_auth->rewind();  // a fresh exchange for this login, whatever came before
+    }
+  } else if (!check_same_login(req)) {
+    return;
+  }
+  if (auto appended = m_text.append(ByteView(req.data)); !appended) {
+    fail_login(m_stage, {status::kOutOfResources, appended.error().message, {}});
+    return;
+  }
+  // RFC 7143 §6.3: each C=1 PDU is acknowledged by an empty response.
+  if (req.cont) {
+    respond(false, m_stage, 0, 0, status::kSuccess, KeyList{});
+    m_started = true;
+    return;
+  }
+  m_started = true;
+  on_complete_request(req);
+}
+
+// Checks the first request's declarations and the session it joins (RFC 7143 §6.3.1).
+bool TargetConnection::admit(const LoginRequest& req, const KeyList& keys) {
+  if (req.version_min > 0) {
+    fail_login(req.csg, {status::kUnsupportedVersion,
+                         "initiator needs version " + std::to_string(req.version_min),
+                         {}});
+    return false;
+  }
+  const std::string* name = keys.find("InitiatorName");
+  if (name == nullptr || name->empty()) {
+    fail_login(req.csg,
+               {status::kMissingParameter, "no InitiatorName in the first login request", {}});
+    return false;
+  }
+  m_initiator_name = *name;
+  const std::string* type = keys.find("SessionType");
+  const std::string session_type = type != nullptr ? *type : "Normal";
+  if (session_type != "Normal" && session_type != "Discovery") {
+    fail_login(req.csg,
+               {status::kSessionTypeNotSupported, "SessionType=" + session_type.substr(0, 32), {}});
+    return false;
+  }
+  m_discovery = session_type == "Discovery";
+  if (!m_discovery) {
+    const std::string* target = keys.find("TargetName");
+    if (target == nullptr) {
+      fail_login(req.csg, {status::kMissingParameter, "no TargetName in a Normal session", {}});
+      return false;
+    }
+    if (*target != m_options.target_name) {
+      fail_login(
+          req.csg,
+          {status::kTargetNotFound, "unknown TargetName '" + target->substr(0, 223) + "'", {}});
+      return false;
+    }
+  }
+  m_leading = req.tsih == 0;
+  if (!m_leading) {
+    auto joinable = m_registry.check_join(m_isid, m_initiator_name, req.tsih);
+    if (!joinable) {
+      fail_login(req.csg,
+                 {joinable.error().kind == ErrorKind::rejected ? status::kSessionDoesNotExist
+                                                               : status::kTooManyConnections,
+                  joinable.error().message,
+                  {}});
+      return false;
+    }
+  }
+  if (m_auth) {
+    m_auth->set_login_context(m_initiator_name, m_discovery ? std::string() : m_options.target_name,
+                              m_discovery);
+  }
+  return true;
+}
+
+void TargetConnection::on_complete_request(const LoginRequest& req) {
+  auto keys = parse_text(m_text.bytes());
+  m_text.clear();
+  if (!keys) {
+    fail_login(m_stage, {status::kInitiatorError, "login text: " + keys.error().message, {}});
+    return;
+  }
+  log_keys("<-", *keys);
+  if (m_first_request) {
+    if (!admit(req, *keys)) return;
+    m_first_request = false;
+  }
+
+  KeyList out;
+  bool may_transit = true;
+  if (m_stage == kSecurityStage) {
+    if (m_auth) {
+      auto step = m_auth->step(*keys);
+      if (!step) {
+        fail_login(m_stage,
+                   {status::kAuthenticationFailure, step.error().message, m_auth->reject_keys()});
+        return;
+      }
+      out = std::move(step).value();
+      may_transit = m_auth->state() == AuthStatus::succeeded;
+    } else if (const std::string* method = keys->find("AuthMethod")) {
+      // No CHAP configured: only AuthMethod=None is acceptable.
+      if (method->find("None") == std::string::npos) {
+        fail_login(m_stage, {status::kAuthenticationFailure,
+                             "initiator requires authentication; this target has none configured",
+                             KeyList{{"AuthMethod", "Reject"}}});
+        return;
+      }
+      out.set("AuthMethod", "None");
+    }
+  } else {
+    // Operational stage (CSG=1): authentication must be complete, and no auth keys here.
+    if (m_auth && m_auth->state() != AuthStatus::succeeded) {
+      fail_login(m_stage, {status::kAuthenticationFailure,
+                           "initiator skipped the security stage, but CHAP is required",
+                           {}});
+      return;
+    }
+    for (const auto& kv : *keys) {
+      if (is_auth_key(kv.key)) {
+        fail_login(m_stage, {status::kInitiatorError, kv.key + " outside the security stage", {}});
+        return;
+      }
+    }
+  }
+  out.merge(answer_operational(*keys, m_leading, m_negotiated));
+  // RFC 7143 §13.9: the first response of a Normal session carries TargetPortalGroupTag.
+  if (!m_sent_tpgt && !m_discovery) {
+    out.set("TargetPortalGroupTag", "1");
+    m_sent_tpgt = true;
+  }
+  // Our own declaration of what we can receive, once in the operational stage.
+  if (m_stage == kOperationalStage && !m_declared_mrdsl) {
+    out.set("MaxRecvDataSegmentLength", std::to_string(kFullFeatureMaxData));
+    m_declared_mrdsl = true;
+  }
+  // RFC 7143 §13.12: a login PDU carries at most 8192 data bytes (the initiator's default
+  // MaxRecvDataSegmentLength) and we never continue a response (C=1), so answers that would not
+  // fit end the login; only a flood of unknown keys gets here.
+  if (build_text(out).size() > kDefaultMaxRecvDataSegment) {
+    fail_login(m_stage, {status::kInitiatorError,
+                         "answers to " + std::to_string(keys->size()) +
+                             " keys would exceed one 8192-byte login response",
+                         {}});
+    return;
+  }
+
+  const bool transit = req.transit && may_transit;
+  const bool to_ffp = transit && req.nsg == kFullFeaturePhase;
+  std::uint16_t tsih = 0;
+  if (to_ffp) {
+    auto joined =
+        m_registry.join(m_isid, m_initiator_name, m_leading, m_request_tsih, m_cid, m_discovery);
+    if (!joined) {
+      fail_login(m_stage, {status::kTooManyConnections, joined.error().message, {}});
+      return;
+    }
+    tsih = *joined;
+    m_tsih = tsih;
+  }
+  respond(transit, m_stage, req.nsg, tsih, status::kSuccess, out);
+  if (to_ffp) {
+    std::string algorithm = "none";
+    if (m_auth && m_auth->algorithm())
+      algorithm = std::string(algorithm_name(*m_auth->algorithm()));
+    m_registry.add(&TargetStats::logins_succeeded);
+    log("login from " + m_peer + " (" + m_initiator_name + ") succeeded: algorithm=" + algorithm +
+        " mutual=" + (m_auth && m_auth->mutual() ? "yes" : "no") + " tsih=" + std::to_string(tsih) +
+        " cid=" + std::to_string(m_cid) + (m_leading ? " (leading)" : " (added connection)"));
+    m_auth.reset();  // challenges and state wiped; nothing of the login is kept
+    m_negotiated = KeyList{};
+    m_phase = Phase::full_feature;
+    return;
+  }
+  if (transit) m_stage = req.nsg;
+}
+
+// ---- full feature phase: Logout and NOP-Out are answered, anything else is rejected ------------
+
+void TargetConnection::on_full_feature_pdu(const Pdu& pdu) {
+  if (pdu.opcode() == static_cast<std::uint8_t>(Opcode::logout_request)) {
+    on_logout(pdu);
+  } else {
+    on_nop_out(pdu);  // on_header() let nothing else through
+  }
+}
+
+void TargetConnection::on_logout(const Pdu& pdu) {
+  auto req = decode_logout_request(pdu);
+  if (!req) {
+    finish();
+    return;
+  }
+  LogoutResponse r;
+  r.itt = req->itt;
+  r.stat_sn = m_stat_sn++;
+  r.exp_cmd_sn = m_exp_cmd_sn;
+  r.max_cmd_sn = m_exp_cmd_sn + 31;
+  send(encode(r));
+  m_registry.add(&TargetStats::logouts);
+  log("logout from " + m_peer + " (" + m_initiator_name + ") tsih=" + std::to_string(m_tsih) +
+      " cid=" + std::to_string(m_cid));
+  finish();
+}
+
+void TargetConnection::on_nop_out(const Pdu& pdu) {
+  auto nop = decode_nop_out(pdu);
+  if (!nop || nop->itt == 0xffffffff) return;  // a reply to our ping: nothing to answer
+  NopIn in;
+  in.itt = nop->itt;
+  in.stat_sn = m_stat_sn++;
+  in.exp_cmd_sn = m_exp_cmd_sn;
+  in.max_cmd_sn = m_exp_cmd_sn + 31;
+  in.data = std::move(nop->data);
+  send(encode(in));
+}
+
+void TargetConnection::send_reject(const std::array<std::uint8_t, kBhsSize>& bhs) {
+  RejectPdu reject;
+  reject.reason = 0x05;  // RFC 7143 §11.17.1 "command not supported": no SCSI layer here
+  reject.stat_sn = m_stat_sn++;
+  reject.exp_cmd_sn = m_exp_cmd_sn;
+  reject.max_cmd_sn = m_exp_cmd_sn + 31;
+  reject.rejected_header.assign(bhs.begin(), bhs.end());
+  send(encode(reject));
+}
+
+}  // namespace multichap
