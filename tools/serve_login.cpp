@@ -1,7 +1,11 @@
 // multichap serve / multichap login.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 #include "auth/algorithm.h"
 #include "auth/encoding.h"
@@ -38,6 +42,15 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --challenge-size N       challenge bytes, 16-1024 (default 32; never below the digest size)
   --backend B              crypto backend (see 'multichap algorithms')
   --verbose                log every key exchanged (CHAP responses masked)
+
+Limits (each logs once when it first bites):
+  --login-timeout S        seconds from accept to full feature phase (default 15)
+  --max-unauthenticated N  connections not logged in yet, all sources (default 4096; when full,
+                           the oldest of them is closed; established sessions never are)
+  --max-unauthenticated-per-source N
+                           such connections from one address (default 64; more are refused)
+  --max-connections N      all connections, sessions included (default 65536)
+  --threads N              event-loop threads (default: one per core)
 )";
 
 constexpr const char* kLoginUsage =
@@ -75,6 +88,15 @@ void print_line(const std::string& line) {
 }
 
 Target* g_target = nullptr;
+
+// A target holds a descriptor per connection: take the hard limit, not the soft default of 1024.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 extern "C" void on_signal(int) {
   if (g_target != nullptr) g_target->request_stop();
 }
@@ -144,7 +166,10 @@ int run_serve(const std::vector<std::string>& args) {
     return kExitOk;
   }
   auto valued = kCommonValued;
-  valued.insert("listen");
+  for (const char* v : {"listen", "login-timeout", "max-unauthenticated",
+                        "max-unauthenticated-per-source", "max-connections", "threads"}) {
+    valued.insert(v);
+  }
   auto parsed = Options::parse(
       args, valued, {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected", "verbose"});
   if (!parsed) {
@@ -168,6 +193,34 @@ int run_serve(const std::vector<std::string>& args) {
   target_options.backend = *backend;
   target_options.log = print_line;
   target_options.log_keys = options.has("verbose");
+  // A number option within [1, max], or its default when absent.
+  const auto limit = [&](const char* name, std::uint32_t max,
+                         std::uint32_t fallback) -> Result<std::uint32_t> {
+    const std::string* text = options.get(name);
+    if (text == nullptr) return fallback;
+    auto n = parse_number(*text, max);
+    if (!n || *n == 0) {
+      return make_error(ErrorKind::usage, "--" + std::string(name) +
+                                              " must be a number from 1 to " + std::to_string(max));
+    }
+    return *n;
+  };
+  {
+    auto timeout = limit("login-timeout", 3600, 15);
+    auto unauthenticated = limit("max-unauthenticated", 1u << 20, 4096);
+    auto per_source = limit("max-unauthenticated-per-source", 1u << 20, 64);
+    auto connections = limit("max-connections", 1u << 20, 65536);
+    auto threads = limit("threads", 256, std::max(1u, std::thread::hardware_concurrency()));
+    for (const auto* r : {&timeout, &unauthenticated, &per_source, &connections, &threads}) {
+      if (!*r) return report_error(r->error());
+    }
+    target_options.login_timeout = Millis(std::uint64_t{*timeout} * 1000);
+    target_options.max_unauthenticated = *unauthenticated;
+    target_options.max_unauthenticated_per_source = *per_source;
+    target_options.max_connections = *connections;
+    target_options.threads = *threads;
+  }
+  raise_descriptor_limit();
   auto secret = read_secret(options, "", "MULTICHAP_SECRET");
   if (!secret) return report_error(secret.error());
   auto local = target_credentials(options);

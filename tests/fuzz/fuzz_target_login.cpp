@@ -1,8 +1,8 @@
-// libFuzzer target: a whole target-side login. A real Target with a real ChapTargetConfig (chosen
-// by byte 0, see TargetFlags in session_fuzz_targets.h) runs Target::serve() on one end of a
-// socketpair; the rest of the input was written into the other end, followed by shutdown(SHUT_WR),
-// so the target sees exactly those bytes and then the end of the stream. The login timeout is
-// 50 ms: nothing the input does may make serve() hang or crash.
+// libFuzzer target: a whole target-side login. The target's sans-I/O connection machine
+// (session/target_connection.h) with a real ChapTargetConfig (chosen by byte 0, see TargetFlags in
+// session_fuzz_targets.h) is fed the rest of the input directly, no socket in between, in chunks
+// of 1, 3, 48, 200 and 4096 bytes in turn (so every framing split is met), then the login
+// deadline passes and the stream ends. Nothing the input does may make it crash or loop.
 //
 // The target's "random" bytes come from PredictableBackend, so a recorded initiator stream
 // (tests/session/fuzz_seeds_test.cpp) carries a CHAP_R that is still right when replayed and the
@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "session/target.h"
-#include "session/transport.h"
+#include "session/session_registry.h"
+#include "session/target_connection.h"
 #include "tests/fuzz/session_fuzz_targets.h"
 
 namespace multichap::fuzz {
@@ -71,19 +71,28 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
   options.chap = config;
   options.backend =
       std::make_shared<PredictableBackend>(real_backend(flags & 0x01), kTargetRandomOffset);
-  options.login_timeout = Millis(50);
   options.log = [&log](const std::string& line) { log.push_back(line); };
   options.log_keys = true;
-  auto created = Target::create(std::move(options));
-  MULTICHAP_FUZZ_CHECK(created.has_value());
-  Target& target = **created;
+  if (config) MULTICHAP_FUZZ_CHECK(validate_config(*config, *options.backend).has_value());
 
-  SocketPair pair;
-  MULTICHAP_FUZZ_CHECK(write_fully(pair.ours, input.data(), input.size()));
-  ::shutdown(pair.ours, SHUT_WR);
-  Drain drain(pair.ours);
-  target.serve(Connection(pair.release_theirs()));
-  const Bytes& wire = drain.join();
+  SessionRegistry registry(options.max_connections_per_session);
+  registry.add(&TargetStats::connections);
+  Bytes wire;
+  {
+    const auto start = Clock::now();
+    TargetConnection machine(options, registry, "fuzz", start);
+    static constexpr std::size_t kChunks[] = {1, 3, 48, 200, 4096};
+    std::size_t at = 0;
+    for (std::size_t i = 0; at < input.size() && !machine.finished(); ++i) {
+      const std::size_t n = std::min(kChunks[i % 5], input.size() - at);
+      machine.receive(ByteView(input.data() + at, n), start);
+      at += n;
+    }
+    machine.tick(start + options.login_timeout);
+    machine.peer_closed("end of input");
+    MULTICHAP_FUZZ_CHECK(machine.finished());
+    wire = machine.take_output();
+  }
 
   const std::vector<Pdu> pdus = split_own_stream(wire, 0xffffff);
   bool in_login = true;
@@ -148,13 +157,13 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
     }
   }
 
-  const TargetStats stats = target.stats();
+  const TargetStats stats = registry.stats();
   MULTICHAP_FUZZ_CHECK(stats.connections == 1);
   MULTICHAP_FUZZ_CHECK(stats.logins_succeeded == (final_sent ? 1u : 0u));
   MULTICHAP_FUZZ_CHECK(stats.logins_succeeded + stats.logins_failed <= 1);
   if (outcome.status) MULTICHAP_FUZZ_CHECK(stats.logins_failed == 1);
   MULTICHAP_FUZZ_CHECK(stats.logouts == (logged_out ? 1u : 0u));
-  MULTICHAP_FUZZ_CHECK(target.session_count() == 0);
+  MULTICHAP_FUZZ_CHECK(registry.session_count() == 0);
 
   const std::string log_text = joined(log);
   // MULTICHAP_FUZZ_VERBOSE=1 shows the target's log when triaging an input.
