@@ -2,6 +2,12 @@
 // over loopback TCP, against our Target (in this process) and against tgtd (started here), with
 // the same client (our InitiatorSession) and the same algorithm (MD5, the one both speak).
 // Reports logins per second of wall time.
+// login_loopback_idle/{ours,tgtd}/md5/N: the same while 5,000 idle connections (from 250 loopback
+// source addresses, never sending a byte) are held open against that target.
+// login_latency_idle/ours/sha256_mutual, login_latency_idle/tgtd/md5: one valid login while the
+// 5,000 idle connections are held (our goal: a mutual SHA-256 login under 100 ms).
+// idle_memory/{ours,tgtd}: resident memory the target spends per idle connection (VmRSS before
+// and after opening the 5,000: ours is this process, tgtd its own).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,9 +15,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,12 +42,63 @@ namespace {
 constexpr const char* kTargetName = "iqn.2026-11.org.multichap:bench";
 constexpr const char* kUser = "bench-initiator";
 constexpr const char* kSecret = "bench-secret-0123456789";
+constexpr const char* kTargetSecret = "bench-target-secret-9876";
 constexpr int kConcurrency[] = {1, 16, 256};
+constexpr std::size_t kIdle = 5000;
 
 std::uint16_t free_port() {
   auto l = Listener::listen(Endpoint{"127.0.0.1", 0});
   return l ? l->port() : 0;
 }
+
+// VmRSS of a process in KiB (0 when unreadable).
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) +
+                       "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+// Connections that connect and never send a byte, from 127.0.1.1 .. 127.0.1.250.
+class IdleConnections {
+ public:
+  IdleConnections(std::uint16_t port, std::size_t n) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+      limit.rlim_cur = limit.rlim_max;
+      (void)setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      local.sin_addr.s_addr = htonl((127u << 24) | (1u << 8) | (1 + i % 250));
+      sockaddr_in remote{};
+      remote.sin_family = AF_INET;
+      remote.sin_port = htons(port);
+      remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+          ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
+        ::close(fd);
+        break;
+      }
+      m_fds.push_back(fd);
+    }
+  }
+  ~IdleConnections() {
+    for (const int fd : m_fds) ::close(fd);
+  }
+  IdleConnections(const IdleConnections&) = delete;
+  IdleConnections& operator=(const IdleConnections&) = delete;
+  std::size_t size() const { return m_fds.size(); }
+
+ private:
+  std::vector<int> m_fds;
+};
 
 int run_quiet(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str());
@@ -85,6 +148,7 @@ class Tgtd {
   Tgtd& operator=(const Tgtd&) = delete;
   bool ready() const { return m_ready; }
   std::uint16_t port() const { return m_port; }
+  pid_t pid() const { return m_pid; }
 
  private:
   pid_t m_pid = -1;
@@ -93,15 +157,20 @@ class Tgtd {
   bool m_ready = false;
 };
 
-// Our target with the same account, on a free port.
+// Our target with the same account (and an identity for mutual CHAP), on a free port. The idle
+// rows hold 5,000 connections for the whole run: the login deadline and the cap on connections
+// not logged in are raised so that none is closed or evicted while they are measured.
 struct OurTarget {
   std::unique_ptr<Target> target;
   OurTarget() {
     auto chap = std::make_shared<ChapTargetConfig>();
     chap->accounts.push_back(ChapCredentials{kUser, Secret::from_text(kSecret)});
+    chap->local = ChapCredentials{kTargetName, Secret::from_text(kTargetSecret)};
     TargetOptions options;
     options.target_name = kTargetName;
     options.chap = chap;
+    options.login_timeout = Millis(600000);
+    options.max_unauthenticated = 2 * kIdle;
     auto created = Target::create(std::move(options));
     if (!created) return;
     if (!(*created)->listen(Endpoint{"127.0.0.1", 0})) return;
@@ -110,17 +179,43 @@ struct OurTarget {
   }
 };
 
-// One login + logout with our initiator, MD5 one-way. Returns whether it succeeded.
-bool one_login(std::uint16_t port) {
+// A TCP connection to 127.0.0.1:port from the loopback address 127.0.2.(1 + host % 250): each
+// client is a host of its own, as in a rack booting at once (and as the target's per-source cap
+// expects).
+Result<Connection> connect_from(std::uint16_t port, unsigned host) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(ErrorKind::io, "socket failed");
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl((127u << 24) | (2u << 8) | (1 + host % 250));
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(port);
+  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
+    ::close(fd);
+    return make_error(ErrorKind::io, "connect failed");
+  }
+  return Connection(fd);
+}
+
+std::atomic<unsigned> g_next_host{0};
+
+// One login + logout with our initiator (MD5 one-way by default). Returns whether it succeeded.
+bool one_login(std::uint16_t port, Algorithm alg = Algorithm::md5, bool mutual = false) {
   ChapInitiatorConfig config;
   config.local = ChapCredentials{kUser, Secret::from_text(kSecret)};
-  config.policy.algorithms = {Algorithm::md5};
+  if (mutual) config.target = ChapCredentials{kTargetName, Secret::from_text(kTargetSecret)};
+  config.policy.algorithms = {alg};
   auto auth = InitiatorAuthenticator::create(std::move(config), *make_default_backend());
   if (!auth) return false;
   InitiatorOptions options;
   options.portal = Endpoint{"127.0.0.1", port};
   options.target_name = kTargetName;
   options.max_attempts = 1;
+  const unsigned host = g_next_host.fetch_add(1);
+  options.connector = [port, host] { return connect_from(port, host); };
   auto session = InitiatorSession::create(options, std::move(auth).value());
   if (!session || !(*session)->login()) return false;
   return static_cast<bool>((*session)->logout());
@@ -157,6 +252,54 @@ Tgtd& tgtd() {
   return instance;
 }
 
+// The 5,000 idle connections against each target, opened on first use and held to the end,
+// with the target's resident memory before and after.
+struct IdleHold {
+  long rss_before_kib = 0;
+  long rss_after_kib = 0;
+  std::unique_ptr<IdleConnections> idle;
+};
+IdleHold hold_idle(std::uint16_t port, pid_t pid) {
+  IdleHold hold;
+  hold.rss_before_kib = rss_kib(pid);
+  hold.idle = std::make_unique<IdleConnections>(port, kIdle);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the target accept them all
+  hold.rss_after_kib = rss_kib(pid);
+  return hold;
+}
+IdleHold& ours_idle() {
+  static IdleHold hold = hold_idle(ours().target->port(), 0);
+  return hold;
+}
+IdleHold& tgtd_idle() {
+  static IdleHold hold = hold_idle(tgtd().port(), tgtd().pid());
+  return hold;
+}
+
+void report_memory(benchmark::State& state, const IdleHold& hold) {
+  for (auto _ : state) benchmark::DoNotOptimize(hold.idle->size());
+  const double n = static_cast<double>(hold.idle->size());
+  state.counters["idle_connections"] = n;
+  state.counters["bytes_per_idle_connection"] =
+      n > 0 ? static_cast<double>(hold.rss_after_kib - hold.rss_before_kib) * 1024.0 / n : 0.0;
+  if (hold.idle->size() < kIdle) state.SkipWithError("could not open 5,000 idle connections");
+}
+
+// One login while the idle connections are held; manual time = its latency.
+void run_latency(benchmark::State& state, std::uint16_t port, Algorithm alg, bool mutual,
+                 const IdleHold& hold) {
+  std::int64_t failures = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    if (!one_login(port, alg, mutual)) ++failures;
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  state.counters["idle_connections"] = static_cast<double>(hold.idle->size());
+  state.counters["failures"] = static_cast<double>(failures);
+  if (failures > 0) state.SkipWithError("some logins failed");
+}
+
 }  // namespace
 
 void register_login_benchmarks() {
@@ -177,6 +320,60 @@ void register_login_benchmarks() {
       run_logins(state, tgtd().port());
     });
     t->Arg(n)->UseRealTime()->MinTime(0.2);
+  }
+
+  // The same with 5,000 idle connections held against each target (registered after the rows
+  // above, so those run without them).
+  benchmark::RegisterBenchmark("idle_memory/ours", [](benchmark::State& state) {
+    if (!ours().target) return state.SkipWithError("our target did not start");
+    report_memory(state, ours_idle());
+  })->Iterations(1);
+  benchmark::RegisterBenchmark("idle_memory/tgtd", [](benchmark::State& state) {
+    if (!tgtd().ready()) return state.SkipWithError("tgtd is not available (apt-get install tgt)");
+    report_memory(state, tgtd_idle());
+  })->Iterations(1);
+  benchmark::RegisterBenchmark("login_latency_idle/ours/sha256_mutual",
+                               [](benchmark::State& state) {
+                                 if (!ours().target)
+                                   return state.SkipWithError("our target did not start");
+                                 run_latency(state, ours().target->port(), Algorithm::sha256, true,
+                                             ours_idle());
+                               })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(0.2);
+  benchmark::RegisterBenchmark(
+      "login_latency_idle/tgtd/md5",
+      [](benchmark::State& state) {
+        if (!tgtd().ready())
+          return state.SkipWithError("tgtd is not available (apt-get install tgt)");
+        run_latency(state, tgtd().port(), Algorithm::md5, false, tgtd_idle());
+      })
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(0.2);
+  for (const int n : kConcurrency) {
+    benchmark::RegisterBenchmark("login_loopback_idle/ours/md5",
+                                 [](benchmark::State& state) {
+                                   if (!ours().target)
+                                     return state.SkipWithError("our target did not start");
+                                   ours_idle();
+                                   run_logins(state, ours().target->port());
+                                 })
+        ->Arg(n)
+        ->UseRealTime()
+        ->MinTime(0.2);
+    benchmark::RegisterBenchmark(
+        "login_loopback_idle/tgtd/md5",
+        [](benchmark::State& state) {
+          if (!tgtd().ready())
+            return state.SkipWithError("tgtd is not available (apt-get install tgt)");
+          tgtd_idle();
+          run_logins(state, tgtd().port());
+        })
+        ->Arg(n)
+        ->UseRealTime()
+        ->MinTime(0.2);
   }
 }
 
