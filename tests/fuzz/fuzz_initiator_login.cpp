@@ -1,9 +1,9 @@
 // libFuzzer target: a whole initiator-side login. An InitiatorSession (configuration chosen by
 // byte 0, see InitiatorFlags in session_fuzz_targets.h; max_attempts 1, no offer fallback, 50 ms
-// timeouts) gets,
-// from its connector, one end of a socketpair whose other end already holds the rest of the input
-// followed by shutdown(SHUT_WR): the input is everything "the target" says. After a successful
-// login the session also pings and logs out, so full feature phase answers are fuzzed too.
+// timeouts) gets, from its connector, one end of a socketpair whose other end already holds the
+// rest of the input followed by shutdown(SHUT_WR): the input is everything "the target" says.
+// After a successful login the session also pings and logs out, so full feature phase answers are
+// fuzzed too.
 //
 // The initiator's "random" bytes (ISID, mutual challenge) come from PredictableBackend, so a
 // recorded target stream (tests/session/fuzz_seeds_test.cpp) echoes the right ISID and carries a
