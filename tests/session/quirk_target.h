@@ -56,7 +56,8 @@ struct Quirks {
   std::string target_secret = "target-secret-9876543210";
   bool require_chap = true;  // false: AuthMethod=None accepted
   // Discovery.
-  std::vector<std::pair<std::string, std::vector<std::string>>> targets;  // SendTargets answer
+  // The SendTargets answer: names and addresses ("SELF": this target's own portal, ",1").
+  std::vector<std::pair<std::string, std::vector<std::string>>> targets;
   std::size_t text_chunk = 0;  // >0: the answer split into C=1 PDUs of this many bytes
   // Normal logins: answer the first request with 0x0101 and this TargetAddress.
   std::string redirect_to;
@@ -376,7 +377,10 @@ class QuirkTarget {
         std::string text;
         for (const auto& [name, addresses] : m_quirks.targets) {
           text += "TargetName=" + name + std::string(1, '\0');
-          for (const auto& a : addresses) text += "TargetAddress=" + a + std::string(1, '\0');
+          for (const auto& a : addresses) {
+            const std::string address = a == "SELF" ? portal() + ",1" : a;
+            text += "TargetAddress=" + address + std::string(1, '\0');
+          }
         }
         const std::size_t chunk = m_quirks.text_chunk == 0 ? text.size() + 1 : m_quirks.text_chunk;
         std::size_t offset = 0;
