@@ -528,6 +528,15 @@ TEST(CliLoginAll, LogsIntoEveryTargetFoundThroughTheFallback) {
     for (const auto& o : dance) want.push_back(std::string(type) + ":" + o);
   EXPECT_EQ(sessions, want);
 
+  // A plain login with the default offer and no flag (a new process: nothing remembered).
+  const CliRun plain = run_cli({"login", "--portal", target.portal(), "--target", kDisk1, "--user",
+                                kQuirkUser, "--secret-file", secret.path()});
+  EXPECT_EQ(plain.status, 0) << plain.all();
+  EXPECT_TRUE(contains(plain.out, "fallback: target refused CHAP_A=6, offering 5\n"))
+      << plain.all();
+  EXPECT_TRUE(contains(plain.out, "login succeeded: algorithm=md5 mutual=no\n")) << plain.all();
+  ASSERT_TRUE(target.wait_for(20));
+
   // --offer-fallback=off gives up after the first refusal: one connection, exit 1.
   const CliRun off = run_cli({"login", "--portal", target.portal(), "--target", kDisk2, "--user",
                               kQuirkUser, "--secret-file", secret.path(), "--offer-fallback=off"});
@@ -535,7 +544,7 @@ TEST(CliLoginAll, LogsIntoEveryTargetFoundThroughTheFallback) {
   EXPECT_TRUE(contains(off.out, "-> [security T=0] CHAP_A=8,7,6,5\n")) << off.all();
   EXPECT_FALSE(contains(off.out, "fallback:")) << off.all();
   EXPECT_FALSE(contains(off.all(), "login succeeded")) << off.all();
-  ASSERT_TRUE(target.wait_for(16));
+  ASSERT_TRUE(target.wait_for(21));
 }
 
 TEST(CliLoginAll, NoTargetMatchingExitsThree) {
