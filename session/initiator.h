@@ -4,6 +4,11 @@
 // fresh TCP connection, the session authenticator rewound before the first key is sent, retries
 // only after a timeout, a lost connection, a class-3 status or a redirect — never after a class-2
 // status (the same request would fail the same way) nor after the target failed to prove itself.
+// The one class-2 exception is the offer fallback (session/offer_fallback.h): a failure that shows
+// the target could not handle our CHAP_A offer is retried, also on a fresh rewound connection,
+// with a narrower offer inside the allowed set; the offer that worked is remembered per portal and
+// target (InitiatorOptions::offer_memory) and used by later logins and by add_connection().
+// A Discovery session can then ask for the targets with send_targets() (session/discovery.h).
 // add_connection() adds a connection to the full-feature session (MC/S) with its own, separate
 // CHAP exchange (InitiatorAuthenticator::for_connection()).
 #ifndef MULTICHAP_SESSION_INITIATOR_H

@@ -1,4 +1,5 @@
 // multichap login at a portal: one target, or every target discovery finds (--all).
+#include <algorithm>
 #include <iostream>
 
 #include "session/discovery.h"
