@@ -164,7 +164,8 @@ Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg, std::
 
 Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto& crypto) {
   MULTICHAP_GUARD(validate_policy(config.policy));
-  MULTICHAP_GUARD(check_secret(config.local.secret, "initiator secret", config.policy));
+  if (!config.none_only())
+    MULTICHAP_GUARD(check_secret(config.local.secret, "initiator secret", config.policy));
   if (config.target) {
     MULTICHAP_GUARD(check_secret(config.target->secret, "target secret", config.policy));
     if (config.target->secret.equals(config.local.secret)) {
@@ -245,7 +246,10 @@ std::string_view ChapInitiator::state_name(State state) {
 
 ChapInitiator::ChapInitiator(std::shared_ptr<const ChapInitiatorConfig> config,
                              std::shared_ptr<const ChapCrypto> crypto, std::vector<Algorithm> offer)
-    : m_config(std::move(config)), m_crypto(std::move(crypto)), m_offer(std::move(offer)) {}
+    : m_config(std::move(config)),
+      m_crypto(std::move(crypto)),
+      m_usable(offer),
+      m_offer(std::move(offer)) {}
 
 Result<std::unique_ptr<ChapInitiator>> ChapInitiator::create(
     std::shared_ptr<const ChapInitiatorConfig> config, std::shared_ptr<const ChapCrypto> crypto) {
@@ -261,6 +265,24 @@ AuthStatus ChapInitiator::status() const {
   if (m_state == State::succeeded) return AuthStatus::succeeded;
   if (m_state == State::failed) return AuthStatus::failed;
   return AuthStatus::in_progress;
+}
+
+Result<void> ChapInitiator::set_offer(std::vector<Algorithm> offer) {
+  if (m_state != State::start)
+    return make_error(ErrorKind::usage, "the CHAP_A offer can only change before an exchange");
+  if (offer.empty()) return policy_error("an empty CHAP_A offer");
+  for (std::size_t i = 0; i < offer.size(); ++i) {
+    if (std::find(m_usable.begin(), m_usable.end(), offer[i]) == m_usable.end()) {
+      return policy_error("CHAP_A offer " + format_algorithm_list(offer) +
+                          " goes beyond the allowed " + format_algorithm_list(m_usable));
+    }
+    if (std::find(offer.begin(), offer.begin() + static_cast<long>(i), offer[i]) !=
+        offer.begin() + static_cast<long>(i)) {
+      return policy_error("CHAP_A offer " + format_algorithm_list(offer) + " repeats a value");
+    }
+  }
+  m_offer = std::move(offer);
+  return {};
 }
 
 void ChapInitiator::reset() {
@@ -318,11 +340,17 @@ bool ChapInitiator::none_acceptable() const {
 }
 
 Result<KeyList> ChapInitiator::send_auth_method(const KeyList&) {
+  if (m_config->none_only()) return KeyList{{"AuthMethod", "None"}};
   return KeyList{{"AuthMethod", none_acceptable() ? "CHAP,None" : "CHAP"}};
 }
 
 Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
   const std::string& value = *received.find("AuthMethod");
+  if (m_config->none_only()) {
+    return policy_error("target answered AuthMethod=" + value.substr(0, 64) +
+                        " to our offer of None (it requires authentication: give CHAP "
+                        "credentials)");
+  }
   if (value != "CHAP") {
     return policy_error("target answered AuthMethod=" + value.substr(0, 64) +
                         " to our offer of CHAP");

@@ -39,6 +39,12 @@ struct ChapInitiatorConfig {
   ChapCredentials local;                  // our CHAP_N and the secret the target knows us by
   std::optional<ChapCredentials> target;  // when set: mutual CHAP; name is the expected CHAP_N
   ChapPolicy policy;
+  // Whether this configuration authenticates with nothing at all: no local name or secret, no
+  // target, and policy.allow_none. Such an initiator offers AuthMethod=None only (a discovery
+  // session to a target that asks for no CHAP) and fails if the target asks for CHAP.
+  bool none_only() const {
+    return local.name.empty() && local.secret.empty() && !target && policy.allow_none;
+  }
 };
 
 // Configuration of a target: the accounts it accepts and, for mutual CHAP, its own identity.
@@ -97,8 +103,18 @@ class ChapInitiator {
   // Feeds the authentication keys received (none for the first call) and returns the keys to
   // send. On failure the machine moves to `failed` and stays there until reset().
   Result<KeyList> step(const KeyList& received);
-  // Back to `start`: forgets the algorithm, identifiers and challenges (wiped).
+  // Back to `start`: forgets the algorithm, identifiers and challenges (wiped). The offer set by
+  // set_offer() stays.
   void reset();
+  // Narrows the CHAP_A offer of the next exchanges to offer (in that order): a non-empty subset
+  // of usable(), without duplicates. Anything else is a policy error and leaves the offer as it
+  // was: the offer can never leave what the policy and the backend allow. Only in state `start`.
+  Result<void> set_offer(std::vector<Algorithm> offer);
+  // What we offer in CHAP_A, in preference order.
+  const std::vector<Algorithm>& offer() const { return m_offer; }
+  // Everything the policy allows and the backend computes, in preference order (the default
+  // offer).
+  const std::vector<Algorithm>& usable() const { return m_usable; }
 
   State state() const { return m_state; }
   AuthStatus status() const;
@@ -125,6 +141,7 @@ class ChapInitiator {
 
   std::shared_ptr<const ChapInitiatorConfig> m_config;
   std::shared_ptr<const ChapCrypto> m_crypto;
+  std::vector<Algorithm> m_usable;
   std::vector<Algorithm> m_offer;
   State m_state = State::start;
   std::optional<Algorithm> m_algorithm;

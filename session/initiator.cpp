@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "auth/encoding.h"
+#include "session/discovery.h"
 #include "session/operational.h"
 
 namespace multichap {
@@ -22,12 +23,27 @@ const char* stage_name(std::uint8_t stage) {
   }
 }
 
-// "host:port,tpgt" from a redirect's TargetAddress.
-std::optional<Endpoint> parse_target_address(const std::string& value) {
-  const auto comma = value.rfind(',');
-  auto ep = parse_endpoint(std::string_view(value).substr(0, comma), 3260);
-  if (!ep) return std::nullopt;
-  return *ep;
+// Whether a failure status says the target could not handle our offer: right after our CHAP_A
+// (any failure status: LIO before 3.15 answers 0x0201 to a list, tgt 0x0200 to unknown values,
+// istgt 0x0201 to a lone unknown value), or a 0x0200 right after our SHA-256 answer to CHAP_A=7
+// (tgt and IET number SHA-1 as 7 and refuse a 32-byte response).
+// A status that comes with CHAP_A=Reject is a well-formed "none of these" from a target that read
+// our whole list: a narrower offer would only be refused again, so no fallback.
+OfferRefusal refusal_of(std::uint8_t stage, const KeyList& sent, const LoginAuthenticator& auth,
+                        const LoginResponse& resp) {
+  const std::uint16_t status = resp.status;
+  if (stage != kSecurityStage) return OfferRefusal::none;
+  if (static_cast<std::uint8_t>(status >> 8) == 1) return OfferRefusal::none;  // a redirect
+  if (const auto keys = parse_text(resp.data); keys) {
+    const std::string* a = keys->find("CHAP_A");
+    if (a != nullptr && *a == "Reject") return OfferRefusal::none;
+  }
+  if (sent.contains("CHAP_A") && !sent.contains("CHAP_R")) return OfferRefusal::after_offer;
+  if (status == status::kInitiatorError && sent.contains("CHAP_R") &&
+      auth.algorithm() == Algorithm::sha256) {
+    return OfferRefusal::sha256_as_7;  // SHA-256 is only ever numbered 7 (IANA)
+  }
+  return OfferRefusal::none;
 }
 
 }  // namespace
@@ -146,10 +162,12 @@ Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bo
   KeyList offered;
   KeyList negotiated;
 
+  KeyList sent;  // what the last request carried
   while (true) {
-    if (auto sent = send_request(link, transit, stage, nsg, leading, cid, out); !sent) {
-      return fail(sent.error(), true);
+    if (auto written = send_request(link, transit, stage, nsg, leading, cid, out); !written) {
+      return fail(written.error(), true);
     }
+    sent = out;
     // Read the response, following C=1 continuations with empty requests.
     std::string text;
     LoginResponse resp;
@@ -157,7 +175,11 @@ Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bo
       auto r = read_response(link, leading, cid, stage);
       if (!r) {
         const bool io = r.error().kind == ErrorKind::io || r.error().kind == ErrorKind::timeout;
-        return fail(r.error(), io);
+        auto result = fail(r.error(), io);
+        // A close right after our CHAP_A (not a timeout: a target that stalls may be slow).
+        if (r.error().kind == ErrorKind::io && stage == kSecurityStage && sent.contains("CHAP_A"))
+          failure->refusal = OfferRefusal::after_offer;
+        return result;
       }
       resp = std::move(r).value();
       if (resp.status != status::kSuccess) break;
@@ -173,44 +195,50 @@ Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bo
       more.cid = cid;
       more.cmd_sn = m_cmd_sn;
       more.exp_stat_sn = link.exp_stat_sn;
-      if (auto sent = write_pdu(link.conn, encode(more), Clock::now() + m_options.login_timeout);
-          !sent) {
-        return fail(sent.error(), true);
+      if (auto written = write_pdu(link.conn, encode(more), Clock::now() + m_options.login_timeout);
+          !written) {
+        return fail(written.error(), true);
       }
     }
     if (resp.status != status::kSuccess) {
       if (leading) m_last_status = resp.status;
       note("<- status " + status_text(resp.status));
+      // Whether the failure is about our offer (session/offer_fallback.h): kept in `failure` by
+      // the returns below.
+      const OfferRefusal refusal = refusal_of(stage, sent, auth, resp);
+      const auto refuse = [&](Error error, bool retry) -> Result<void> {
+        failure = AttemptFailure{error, retry, std::nullopt, refusal};
+        return error;
+      };
       const std::uint8_t cls = static_cast<std::uint8_t>(resp.status >> 8);
       if (cls == 1) {
         auto keys = parse_text(resp.data);
         const std::string* address = keys ? keys->find("TargetAddress") : nullptr;
-        auto ep = address != nullptr ? parse_target_address(*address) : std::nullopt;
+        auto ep = address != nullptr ? target_address_endpoint(*address) : std::nullopt;
         if (!ep)
-          return fail(make_error(ErrorKind::protocol, "redirect without a usable TargetAddress"),
-                      false);
+          return refuse(make_error(ErrorKind::protocol, "redirect without a usable TargetAddress"),
+                        false);
         failure = AttemptFailure{
-            make_error(ErrorKind::rejected, "target redirected us to " + ep->to_string()), true,
-            ep};
+            make_error(ErrorKind::rejected, "target redirected us to " + ep->to_string()), true, ep,
+            OfferRefusal::none};
         return failure->error;
       }
       if (resp.status == status::kAuthenticationFailure) {
-        return fail(
+        return refuse(
             make_error(ErrorKind::authentication,
                        "authentication failed: the target answered " + status_text(resp.status)),
             false);
       }
       std::string hint;
-      if (resp.status == status::kInitiatorError && stage == kSecurityStage &&
-          auth.algorithm() == Algorithm::sha256 && auth.ready_to_transit()) {
+      if (refusal == OfferRefusal::sha256_as_7) {
         // tgt and IET number SHA-1 as CHAP_A 7 and refuse a SHA-256 answer with 0x0200.
         hint =
             " (if this is tgt or IET, which take CHAP_A=7 to mean SHA-1, use --legacy-tgt-sha1 or "
             "leave sha256 out of --algs)";
       }
-      return fail(make_error(ErrorKind::rejected,
-                             "the target refused the login: " + status_text(resp.status) + hint),
-                  cls == 3);
+      return refuse(make_error(ErrorKind::rejected,
+                               "the target refused the login: " + status_text(resp.status) + hint),
+                    cls == 3);
     }
     auto keys =
         parse_text(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
@@ -280,36 +308,76 @@ Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bo
   }
 }
 
+OfferMemory& InitiatorSession::memory() const {
+  return m_options.offer_memory ? *m_options.offer_memory : OfferMemory::process();
+}
+
+std::string InitiatorSession::memory_key() const {
+  return m_options.portal.to_string() + " " + m_options.session_type + " " + m_options.target_name;
+}
+
 Result<void> InitiatorSession::login() {
   if (!m_connections.empty()) return make_error(ErrorKind::usage, "session is already logged in");
   Endpoint portal = m_options.portal;
   Error last = make_error(ErrorKind::internal, "no attempt made");
-  for (unsigned attempt = 1; attempt <= m_options.max_attempts; ++attempt) {
-    m_attempts = attempt;
-    if (attempt > 1) std::this_thread::sleep_for(m_options.retry_delay);
+  const ChapNumbering numbering = m_auth->config().policy.numbering;
+  OfferFallback plan(m_auth->usable());
+  (void)plan.start_from(m_auth->offer());  // an offer narrowed by the caller
+  if (m_options.offer_fallback && !m_auth->config().none_only()) {
+    if (auto remembered = memory().find(memory_key()); remembered && plan.start_from(*remembered)) {
+      if (m_auth->set_offer(plan.current())) {
+        note("offer: CHAP_A=" + chap_a_list(plan.current(), numbering) +
+             ", remembered for this portal and target");
+      }
+    }
+  }
+  m_attempts = 0;
+  m_fallback_steps = 0;
+  unsigned tries = 0;  // attempts that count against max_attempts
+  while (tries < m_options.max_attempts) {
+    ++tries;
+    ++m_attempts;
+    const std::string budget = std::to_string(m_options.max_attempts + m_fallback_steps);
+    if (m_attempts > 1) std::this_thread::sleep_for(m_options.retry_delay);
     // The rewind: every leading-login attempt starts from a clean authenticator (EDK2's
     // IScsiSessionResetAuthData), before the first key is sent.
     m_auth->rewind();
     m_tsih = 0;
-    note("attempt " + std::to_string(attempt) + "/" + std::to_string(m_options.max_attempts) +
-         ": connecting to " + portal.to_string() + " (authenticator rewound)");
+    note("attempt " + std::to_string(m_attempts) + "/" + budget + ": connecting to " +
+         portal.to_string() + " (authenticator rewound)");
     auto conn = m_options.connector ? m_options.connector()
                                     : Connection::connect(portal, m_options.connect_timeout);
     if (!conn) {
       last = conn.error();
-      note("attempt " + std::to_string(attempt) + " failed: " + last.message);
+      note("attempt " + std::to_string(m_attempts) + " failed: " + last.message);
       continue;
     }
     Link link{std::move(conn).value(), 0};
     std::optional<AttemptFailure> failure;
     if (login_on(link, *m_auth, true, 0, failure)) {
       m_connections.emplace(std::uint16_t{0}, std::move(link));
+      if (m_fallback_steps > 0) memory().remember(memory_key(), m_auth->offer());
       return {};
     }
     link.conn.close();
     last =
         failure ? failure->error : make_error(ErrorKind::internal, "login failed without a reason");
-    note("attempt " + std::to_string(attempt) + " failed: " + last.message);
+    note("attempt " + std::to_string(m_attempts) + " failed: " + last.message);
+    if (failure && failure->refusal != OfferRefusal::none && m_options.offer_fallback) {
+      const std::vector<Algorithm> refused = m_auth->offer();
+      if (auto narrower = plan.next(failure->refusal); narrower && m_auth->set_offer(*narrower)) {
+        ++m_fallback_steps;
+        --tries;  // a fallback attempt does not use up a retry
+        note(std::string("fallback: target refused ") +
+             (failure->refusal == OfferRefusal::sha256_as_7
+                  ? "our SHA-256 answer to CHAP_A=7 (it may number SHA-1 as 7)"
+                  : "CHAP_A=" + chap_a_list(refused, numbering)) +
+             ", offering " + chap_a_list(*narrower, numbering));
+        continue;
+      }
+      note("fallback: no narrower offer left within the allowed " +
+           format_algorithm_list(m_auth->usable()));
+    }
     if (!failure || !failure->retry) return last;
     if (failure->redirect) portal = *failure->redirect;
   }
@@ -341,6 +409,54 @@ Result<std::uint16_t> InitiatorSession::add_connection() {
   MULTICHAP_GUARD(login_on(link, *auth, false, cid, failure));
   m_connections.emplace(cid, std::move(link));
   return cid;
+}
+
+Result<std::vector<DiscoveredTarget>> InitiatorSession::send_targets(std::string_view what) {
+  constexpr std::size_t kMaxText = std::size_t{1} << 20;
+  constexpr int kMaxPdus = 256;
+  const auto it = m_connections.find(0);
+  if (it == m_connections.end() || m_options.session_type != "Discovery")
+    return make_error(ErrorKind::usage, "SendTargets needs a logged-in Discovery session");
+  Link& link = it->second;
+  TextRequest req;
+  req.itt = ++m_itt;
+  req.cmd_sn = m_cmd_sn++;  // not immediate: it takes a command number
+  req.exp_stat_sn = link.exp_stat_sn;
+  const std::string text = build_text(KeyList{{"SendTargets", std::string(what)}});
+  req.data.assign(text.begin(), text.end());
+  note("-> [text] SendTargets=" + std::string(what));
+  const auto deadline = Clock::now() + m_options.login_timeout;
+  MULTICHAP_GUARD(write_pdu(link.conn, encode(req), deadline));
+  Bytes answer;
+  for (int n = 0;; ++n) {
+    if (n == kMaxPdus)
+      return make_error(ErrorKind::protocol, "SendTargets answer spans over 256 PDUs");
+    MULTICHAP_ASSIGN_OR_RETURN(const Pdu pdu, read_pdu(link.conn, 262144, deadline));
+    if (pdu.opcode() == static_cast<std::uint8_t>(Opcode::reject))
+      return make_error(ErrorKind::rejected, "the target rejected our SendTargets request");
+    MULTICHAP_ASSIGN_OR_RETURN(const TextResponse resp, decode_text_response(pdu));
+    if (resp.itt != req.itt)
+      return make_error(ErrorKind::protocol, "text response for another task (ITT mismatch)");
+    link.exp_stat_sn = resp.stat_sn + 1;
+    if (answer.size() + resp.data.size() > kMaxText)
+      return make_error(ErrorKind::protocol, "SendTargets answer over 1 MiB");
+    answer.insert(answer.end(), resp.data.begin(), resp.data.end());
+    if (resp.final) break;
+    // C=1 (or F=0): ask for the rest with an empty request carrying the target's TTT.
+    TextRequest more;
+    more.itt = req.itt;
+    more.ttt = resp.ttt;
+    more.cmd_sn = m_cmd_sn++;
+    more.exp_stat_sn = link.exp_stat_sn;
+    MULTICHAP_GUARD(write_pdu(link.conn, encode(more), deadline));
+  }
+  MULTICHAP_ASSIGN_OR_RETURN(auto targets, parse_send_targets(ByteView(answer)));
+  for (const auto& t : targets) {
+    std::string line = "<- [text] TargetName=" + t.name;
+    for (const auto& a : t.addresses) line += " TargetAddress=" + a;
+    note(line);
+  }
+  return targets;
 }
 
 Result<void> InitiatorSession::ping(std::uint16_t cid) {

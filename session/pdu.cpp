@@ -447,4 +447,64 @@ Result<RejectPdu> decode_reject(const Pdu& pdu) {
   return r;
 }
 
+Pdu encode(const TextRequest& r) {
+  Pdu pdu;
+  auto* b = pdu.bhs.data();
+  b[0] = static_cast<std::uint8_t>((r.immediate ? 0x40 : 0) |
+                                   static_cast<std::uint8_t>(Opcode::text_request));
+  b[1] = static_cast<std::uint8_t>((r.final ? 0x80 : 0) | (r.cont ? 0x40 : 0));
+  put32(b + 16, r.itt);
+  put32(b + 20, r.ttt);
+  put32(b + 24, r.cmd_sn);
+  put32(b + 28, r.exp_stat_sn);
+  pdu.data = r.data;
+  return pdu;
+}
+
+Pdu encode(const TextResponse& r) {
+  Pdu pdu;
+  auto* b = pdu.bhs.data();
+  b[0] = static_cast<std::uint8_t>(Opcode::text_response);
+  b[1] = static_cast<std::uint8_t>((r.final ? 0x80 : 0) | (r.cont ? 0x40 : 0));
+  put32(b + 16, r.itt);
+  put32(b + 20, r.ttt);
+  put32(b + 24, r.stat_sn);
+  put32(b + 28, r.exp_cmd_sn);
+  put32(b + 32, r.max_cmd_sn);
+  pdu.data = r.data;
+  return pdu;
+}
+
+Result<TextRequest> decode_text_request(const Pdu& pdu) {
+  MULTICHAP_GUARD(expect_opcode(pdu, Opcode::text_request));
+  const auto* b = pdu.bhs.data();
+  TextRequest r;
+  r.immediate = pdu.immediate();
+  r.final = (b[1] & 0x80) != 0;
+  r.cont = (b[1] & 0x40) != 0;
+  if (r.final && r.cont) return protocol_error("text request has both F and C set");
+  r.itt = get32(b + 16);
+  r.ttt = get32(b + 20);
+  r.cmd_sn = get32(b + 24);
+  r.exp_stat_sn = get32(b + 28);
+  r.data = pdu.data;
+  return r;
+}
+
+Result<TextResponse> decode_text_response(const Pdu& pdu) {
+  MULTICHAP_GUARD(expect_opcode(pdu, Opcode::text_response));
+  const auto* b = pdu.bhs.data();
+  TextResponse r;
+  r.final = (b[1] & 0x80) != 0;
+  r.cont = (b[1] & 0x40) != 0;
+  if (r.final && r.cont) return protocol_error("text response has both F and C set");
+  r.itt = get32(b + 16);
+  r.ttt = get32(b + 20);
+  r.stat_sn = get32(b + 24);
+  r.exp_cmd_sn = get32(b + 28);
+  r.max_cmd_sn = get32(b + 32);
+  r.data = pdu.data;
+  return r;
+}
+
 }  // namespace multichap

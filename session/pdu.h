@@ -175,6 +175,35 @@ Pdu encode(const NopIn& nop);
 Result<NopOut> decode_nop_out(const Pdu& pdu);
 Result<NopIn> decode_nop_in(const Pdu& pdu);
 
+// Text Request / Text Response (RFC 7143 §11.10, §11.11): F ends the exchange, C says the text
+// goes on in the next PDU (C=1 requires F=0), the Target Transfer Tag links a continuation to the
+// response it continues (0xffffffff: none).
+struct TextRequest {
+  bool immediate = false;
+  bool final = true;
+  bool cont = false;
+  std::uint32_t itt = 0;
+  std::uint32_t ttt = 0xffffffff;
+  std::uint32_t cmd_sn = 0;
+  std::uint32_t exp_stat_sn = 0;
+  Bytes data;
+};
+struct TextResponse {
+  bool final = true;
+  bool cont = false;
+  std::uint32_t itt = 0;
+  std::uint32_t ttt = 0xffffffff;
+  std::uint32_t stat_sn = 0;
+  std::uint32_t exp_cmd_sn = 0;
+  std::uint32_t max_cmd_sn = 0;
+  Bytes data;
+};
+Pdu encode(const TextRequest& request);
+Pdu encode(const TextResponse& response);
+// Both reject F and C set together (a protocol error).
+Result<TextRequest> decode_text_request(const Pdu& pdu);
+Result<TextResponse> decode_text_response(const Pdu& pdu);
+
 // Reject (RFC 7143 §11.17): carries the rejected PDU's header as data.
 struct RejectPdu {
   // RFC 7143 §11.17.1: 0x04 protocol error, 0x05 command not supported, 0x09 invalid PDU field

@@ -27,6 +27,11 @@ Result<std::unique_ptr<InitiatorAuthenticator>> InitiatorAuthenticator::create(
       new InitiatorAuthenticator(std::move(config), std::move(backend), std::move(exchange)));
 }
 
+Result<void> InitiatorAuthenticator::set_offer(std::vector<Algorithm> offer) {
+  m_exchange->reset();
+  return m_exchange->set_offer(std::move(offer));
+}
+
 void InitiatorAuthenticator::rewind() {
   m_exchange->reset();
   ++m_rewinds;
@@ -40,6 +45,8 @@ std::unique_ptr<InitiatorAuthenticator> InitiatorAuthenticator::for_connection()
   // The configuration was validated when this authenticator was created, so this cannot fail.
   auto exchange = ChapInitiator::create(m_config, m_backend);
   if (!exchange) std::abort();
+  // The offer is a subset of the same usable set, so this cannot fail either.
+  if (!(*exchange)->set_offer(m_exchange->offer())) std::abort();
   return std::unique_ptr<InitiatorAuthenticator>(
       new InitiatorAuthenticator(m_config, m_backend, std::move(exchange).value()));
 }

@@ -36,8 +36,16 @@ class InitiatorAuthenticator final : public LoginAuthenticator {
   std::optional<Algorithm> algorithm() const override { return m_exchange->algorithm(); }
   bool mutual() const override { return m_exchange->mutual() && state() == AuthStatus::succeeded; }
 
-  // An independent authenticator for a non-leading login of this session (same configuration).
+  // An independent authenticator for a non-leading login of this session (same configuration,
+  // same CHAP_A offer).
   std::unique_ptr<InitiatorAuthenticator> for_connection() const;
+
+  // Narrows the CHAP_A offer of the following leading logins (see ChapInitiator::set_offer: a
+  // subset of usable() or a policy error). Call it between attempts, before rewind().
+  Result<void> set_offer(std::vector<Algorithm> offer);
+  const std::vector<Algorithm>& offer() const { return m_exchange->offer(); }
+  // The full offer: what the policy allows and the backend computes, in preference order.
+  const std::vector<Algorithm>& usable() const { return m_exchange->usable(); }
 
   const ChapInitiator& exchange() const { return *m_exchange; }
   const ChapInitiatorConfig& config() const { return *m_config; }

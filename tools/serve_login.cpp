@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
 #include "auth/algorithm.h"
@@ -13,6 +12,7 @@
 #include "session/initiator.h"
 #include "session/target.h"
 #include "tools/commands.h"
+#include "tools/initiator_setup.h"
 
 namespace multichap::cli {
 
@@ -56,14 +56,20 @@ Limits (each logs once when it first bites):
 constexpr const char* kLoginUsage =
     R"(usage: multichap login [--portal HOST:PORT --target IQN] --user U (--secret S | --secret-file F)
                        [--target-user U (--target-secret S | --target-secret-file F)] [options]
+       multichap login --portal HOST:PORT --all [--target IQN] ...
+       multichap login --iscsid-conf FILE [--node-record FILE] [--portal HOST:PORT] ...
 
 Logs into an iSCSI target with CHAP, shows the keys exchanged (CHAP responses masked), logs out.
-With no --portal, starts an embedded target on 127.0.0.1 and logs into it with mutual CHAP
-(credentials from the options, or random ones when none are given).
-Prints "login succeeded: algorithm=NAME mutual=yes|no".
+With no --portal (and no open-iscsi files), starts an embedded target on 127.0.0.1 and logs into
+it with mutual CHAP (credentials from the options, or random ones when none are given).
+Prints "login succeeded: algorithm=NAME mutual=yes|no" (with " target=IQN" under --all).
 
   --portal HOST:PORT       the target's address (default port 3260)
-  --target IQN             the TargetName to log into
+  --target IQN             the TargetName to log into (with --all: only the targets found with
+                           this name; a trailing * matches any suffix)
+  --all                    run a SendTargets discovery at --portal and log into every target found
+                           (at its first TargetAddress); the discovery session uses the same
+                           credentials, or discovery.sendtargets.auth.* from the files
   --initiator-name IQN     our InitiatorName (default iqn.2026-11.org.multichap:initiator)
   --user U                 our CHAP_N
   --secret S               our secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
@@ -72,20 +78,22 @@ Prints "login succeeded: algorithm=NAME mutual=yes|no".
   --target-secret S        the target's secret (or --target-secret-file, --target-secret-hex,
                            MULTICHAP_TARGET_SECRET); must differ from ours
   --algs LIST              algorithms to offer, in preference order (default sha3-256,sha256,sha1,md5)
+  --offer-fallback on|off  after a target refused our CHAP_A offer (old LIO refusing lists, tgt's
+                           SHA-1 numbered 7, istgt's 0x0201), retry with narrower offers, never
+                           outside --algs (default on; see README "Offer fallback")
   --legacy-tgt-sha1        number SHA-1 as CHAP_A 7 like tgt/IET (needed for SHA-1 with tgt)
   --link-protected         allow secrets under 12 bytes (the link is protected by IPsec)
+  --iscsid-conf FILE       read open-iscsi settings: node.session.auth.{authmethod,username,
+                           password,username_in,password_in,chap_algs} and
+                           discovery.sendtargets.auth.*; command-line options win
+  --node-record FILE       an iscsiadm node record (/etc/iscsi/nodes/IQN/PORTAL/default): the same
+                           keys, plus node.name and node.conn[0].address/port for --target/--portal
   --retries N              further attempts after a timeout, lost connection or class-3 status (default 2)
   --timeout S              seconds for connecting and for each login response (default 10)
   --connections N          connections in the session (MC/S), default 1
   --backend B              crypto backend (see 'multichap algorithms')
   --quiet                  print only the outcome
 )";
-
-std::mutex g_print_mutex;
-void print_line(const std::string& line) {
-  std::lock_guard<std::mutex> lock(g_print_mutex);
-  std::cout << line << std::endl;
-}
 
 Target* g_target = nullptr;
 
@@ -99,42 +107,6 @@ void raise_descriptor_limit() {
 }
 extern "C" void on_signal(int) {
   if (g_target != nullptr) g_target->request_stop();
-}
-
-Result<std::shared_ptr<const HashBackend>> backend_from(const Options& options) {
-  return options.has("backend") ? make_backend(*options.get("backend")) : make_default_backend();
-}
-
-// Policy options shared by serve and login.
-Result<ChapPolicy> policy_from(const Options& options) {
-  ChapPolicy policy;
-  if (const std::string* algs = options.get("algs")) {
-    MULTICHAP_ASSIGN_OR_RETURN(policy.algorithms, parse_algorithm_list(*algs));
-  }
-  if (options.has("legacy-tgt-sha1")) policy.numbering = ChapNumbering::legacy_tgt_sha1;
-  if (options.has("link-protected")) policy.link_protected = true;
-  if (const std::string* size = options.get("challenge-size")) {
-    auto n = parse_number(*size, 1024);
-    if (!n) return make_error(ErrorKind::usage, "--challenge-size must be a number 16-1024");
-    policy.challenge_size = *n;
-  }
-  MULTICHAP_GUARD(validate_policy(policy));
-  return policy;
-}
-
-// Reads --target-user and the target secret; both or neither.
-Result<std::optional<ChapCredentials>> target_credentials(const Options& options) {
-  MULTICHAP_ASSIGN_OR_RETURN(Secret secret,
-                             read_secret(options, "target-", "MULTICHAP_TARGET_SECRET"));
-  const std::string* user = options.get("target-user");
-  if (user == nullptr && secret.empty()) return std::optional<ChapCredentials>{};
-  if (user == nullptr) return make_error(ErrorKind::usage, "a target secret needs --target-user");
-  if (secret.empty()) {
-    return make_error(
-        ErrorKind::usage,
-        "--target-user needs --target-secret, --target-secret-file or MULTICHAP_TARGET_SECRET");
-  }
-  return std::optional<ChapCredentials>(ChapCredentials{*user, std::move(secret)});
 }
 
 Result<Secret> random_secret(const HashBackend& backend) {
@@ -266,23 +238,23 @@ int run_login(const std::vector<std::string>& args) {
     return kExitOk;
   }
   auto valued = kCommonValued;
-  for (const char* v : {"portal", "initiator-name", "retries", "timeout", "connections"})
-    valued.insert(v);
-  auto parsed = Options::parse(args, valued, {"legacy-tgt-sha1", "link-protected", "quiet"});
+  for (const auto& v : initiator_valued_options()) valued.insert(v);
+  valued.insert("connections");
+  auto parsed = Options::parse(args, valued, {"legacy-tgt-sha1", "link-protected", "quiet", "all"});
   if (!parsed) {
     report_error(parsed.error());
     std::cerr << kLoginUsage;
     return kExitUsage;
   }
   const Options& options = *parsed;
-  const bool embedded = !options.has("portal");
+  const bool files = options.has("iscsid-conf") || options.has("node-record");
+  const bool embedded = !options.has("portal") && !files;
   auto backend = backend_from(options);
   if (!backend) return report_error(backend.error());
   auto policy = policy_from(options);
   if (!policy) return report_error(policy.error());
 
   InitiatorOptions init;
-  if (const std::string* name = options.get("initiator-name")) init.initiator_name = *name;
   unsigned connections = 1;
   if (const std::string* n = options.get("connections")) {
     auto v = parse_number(*n, 8);
@@ -290,18 +262,9 @@ int run_login(const std::vector<std::string>& args) {
       return report_error(make_error(ErrorKind::usage, "--connections must be 1-8"));
     connections = *v;
   }
-  if (const std::string* r = options.get("retries")) {
-    auto v = parse_number(*r, 100);
-    if (!v) return report_error(make_error(ErrorKind::usage, "--retries must be a number 0-100"));
-    init.max_attempts = *v + 1;
-  }
-  if (const std::string* t = options.get("timeout")) {
-    auto v = parse_number(*t, 3600);
-    if (!v || *v == 0)
-      return report_error(make_error(ErrorKind::usage, "--timeout must be 1-3600 seconds"));
-    init.connect_timeout = init.login_timeout = Millis(std::uint64_t{*v} * 1000);
-  }
-  if (!options.has("quiet")) init.transcript = print_line;
+  if (auto ok = initiator_options_from(options, init); !ok) return report_error(ok.error());
+  if (!embedded) return login_at_portal(options, *backend, init, connections);
+  if (options.has("all")) return report_error(make_error(ErrorKind::usage, "--all needs --portal"));
 
   auto secret = read_secret(options, "", "MULTICHAP_SECRET");
   if (!secret) return report_error(secret.error());
@@ -342,18 +305,6 @@ int run_login(const std::vector<std::string>& args) {
       print_line("embedded target " + init.target_name + " listening on " +
                  init.portal.to_string() + " (mutual CHAP, backend " +
                  std::string((*backend)->name()) + ")");
-    }
-  } else {
-    auto portal = parse_endpoint(*options.get("portal"));
-    if (!portal) return report_error(portal.error());
-    init.portal = *portal;
-    if (!options.has("target"))
-      return report_error(make_error(ErrorKind::usage, "login with --portal needs --target IQN"));
-    init.target_name = *options.get("target");
-    if (user.empty()) return report_error(make_error(ErrorKind::usage, "login needs --user"));
-    if (secret->empty()) {
-      return report_error(make_error(
-          ErrorKind::usage, "login needs a secret: --secret, --secret-file or MULTICHAP_SECRET"));
     }
   }
 

@@ -1,8 +1,9 @@
 // libFuzzer target: a whole initiator-side login. An InitiatorSession (configuration chosen by
-// byte 0, see InitiatorFlags in session_fuzz_targets.h; max_attempts 1, 50 ms timeouts) gets,
-// from its connector, one end of a socketpair whose other end already holds the rest of the input
-// followed by shutdown(SHUT_WR): the input is everything "the target" says. After a successful
-// login the session also pings and logs out, so full feature phase answers are fuzzed too.
+// byte 0, see InitiatorFlags in session_fuzz_targets.h; max_attempts 1, no offer fallback, 50 ms
+// timeouts) gets, from its connector, one end of a socketpair whose other end already holds the
+// rest of the input followed by shutdown(SHUT_WR): the input is everything "the target" says.
+// After a successful login the session also pings and logs out, so full feature phase answers are
+// fuzzed too.
 //
 // The initiator's "random" bytes (ISID, mutual challenge) come from PredictableBackend, so a
 // recorded target stream (tests/session/fuzz_seeds_test.cpp) echoes the right ISID and carries a
@@ -126,6 +127,7 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
   options.connect_timeout = Millis(50);
   options.login_timeout = Millis(50);
   options.max_attempts = 1;
+  options.offer_fallback = false;  // one connection: the input is one target's stream
   options.retry_delay = Millis(0);
   options.transcript = [&transcript](const std::string& line) { transcript.push_back(line); };
   options.connector = [&far_end]() -> Result<Connection> {

@@ -11,10 +11,13 @@
 //   - every decode_* either fails with a protocol error or yields fields whose encode() decodes
 //     back to the same fields (decode is a projection); a decoded Login Request obeys the stage
 //     rules of RFC 7143 §11.12.3 (no T with C, no stage 2, transit only forward), and so does a
-//     successful Login Response.
+//     successful Login Response; Text Requests and Responses never have F and C together;
+//   - any data segment parsed as a SendTargets answer fails with a protocol error or yields
+//     targets with non-empty names, no more text than it was given.
 #include <algorithm>
 #include <string>
 
+#include "session/discovery.h"
 #include "session/pdu.h"
 #include "session/transport.h"
 #include "tests/fuzz/session_fuzz_targets.h"
@@ -139,6 +142,46 @@ void check_decoders(const Pdu& pdu) {
         again->rejected_header == reject->rejected_header);
   } else {
     expect_protocol_error(reject);
+  }
+
+  if (auto text = decode_text_request(pdu)) {
+    MULTICHAP_FUZZ_CHECK(opcode == Opcode::text_request && text->data == pdu.data);
+    MULTICHAP_FUZZ_CHECK(!(text->final && text->cont));
+    auto again = decode_text_request(encode(*text));
+    MULTICHAP_FUZZ_CHECK(again.has_value() && again->immediate == text->immediate &&
+                         again->final == text->final && again->cont == text->cont &&
+                         again->itt == text->itt && again->ttt == text->ttt &&
+                         again->cmd_sn == text->cmd_sn && again->exp_stat_sn == text->exp_stat_sn &&
+                         again->data == text->data);
+  } else {
+    expect_protocol_error(text);
+  }
+
+  if (auto text = decode_text_response(pdu)) {
+    MULTICHAP_FUZZ_CHECK(opcode == Opcode::text_response && text->data == pdu.data);
+    MULTICHAP_FUZZ_CHECK(!(text->final && text->cont));
+    auto again = decode_text_response(encode(*text));
+    MULTICHAP_FUZZ_CHECK(again.has_value() && again->final == text->final &&
+                         again->cont == text->cont && again->itt == text->itt &&
+                         again->ttt == text->ttt && again->stat_sn == text->stat_sn &&
+                         again->exp_cmd_sn == text->exp_cmd_sn &&
+                         again->max_cmd_sn == text->max_cmd_sn && again->data == text->data);
+  } else {
+    expect_protocol_error(text);
+  }
+
+  // Any data segment as a SendTargets answer (session/discovery.h): a protocol error, or targets
+  // with non-empty names whose text adds up to no more than the input.
+  if (auto targets = parse_send_targets(ByteView(pdu.data))) {
+    std::size_t bytes = 0;
+    for (const auto& t : *targets) {
+      MULTICHAP_FUZZ_CHECK(!t.name.empty());
+      bytes += t.name.size();
+      for (const auto& a : t.addresses) bytes += a.size();
+    }
+    MULTICHAP_FUZZ_CHECK(bytes <= pdu.data.size());
+  } else {
+    expect_protocol_error(targets);
   }
 
   MULTICHAP_FUZZ_CHECK(!opcode_name(pdu.opcode()).empty());

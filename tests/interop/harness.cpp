@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -536,6 +537,15 @@ bool Tgtd::add_account(int tid, const std::string& user, const std::string& pass
   return tgtadm(bind, why);
 }
 
+bool Tgtd::add_discovery_account(const std::string& user, const std::string& password,
+                                 bool outgoing, std::string& why) {
+  if (!tgtadm({"--op", "new", "--mode", "account", "--user", user, "--password", password}, why))
+    return false;
+  std::vector<std::string> bind = {"--op", "bind", "--mode", "account", "--user", user};
+  if (outgoing) bind.push_back("--outgoing");
+  return tgtadm(bind, why);
+}
+
 std::string Tgtd::show_targets() {
   const RunResult r = run({"tgtadm", "-C", std::to_string(m_control), "--lld", "iscsi", "--op",
                            "show", "--mode", "target"},
@@ -864,6 +874,81 @@ std::vector<std::uint16_t> fin_sources(const std::string& file, std::uint16_t po
     if (!line.empty()) out.push_back(static_cast<std::uint16_t>(std::atoi(line.c_str())));
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// istgt
+
+bool listening_on(std::uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  char want[16];
+  std::snprintf(want, sizeof(want), "0100007F:%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (local == want && state == "0A") return true;  // TCP_LISTEN
+  }
+  return false;
+}
+
+bool Istgt::start(const Account& account, bool mutual, std::string& why) {
+  m_port = free_port();
+  const std::uint16_t control_port = free_port();
+  if (m_port == 0 || control_port == 0 || m_port == control_port) {
+    why = "no free port for istgt";
+    return false;
+  }
+  const std::string disk = m_dir.file("istgt-disk1.img");
+  {
+    std::ofstream img(disk, std::ios::binary);
+    img.seekp(16 * 1024 * 1024 - 1);
+    img.put('\0');
+  }
+  std::ofstream conf(m_dir.file("istgt.conf"));
+  conf << "[Global]\n"
+       << "  NodeBase \"" << node_base() << "\"\n"
+       << "  PidFile " << m_dir.file("istgt.pid") << "\n"
+       << "  AuthFile " << m_dir.file("istgt-auth.conf") << "\n"
+       << "  MediaDirectory " << m_dir.path() << "\n"
+       << "  LogFacility \"local7\"\n"
+       << "  Timeout 30\n  NopInInterval 20\n  DiscoveryAuthMethod Auto\n"
+       << "  MaxSessions 16\n  MaxConnections 4\n"
+       // istgt refuses to start without its unit-control portal; a free port, never used.
+       << "[UnitControl]\n  AuthMethod CHAP Mutual\n  AuthGroup AuthGroup10000\n"
+       << "  Portal UC1 127.0.0.1:" << control_port << "\n  Netmask 127.0.0.1\n"
+       << "[PortalGroup1]\n  Portal DA1 127.0.0.1:" << m_port << "\n"
+       << "[InitiatorGroup1]\n  InitiatorName \"ALL\"\n  Netmask 127.0.0.1/32\n"
+       << "[LogicalUnit1]\n  TargetName disk1\n  Mapping PortalGroup1 InitiatorGroup1\n"
+       << "  AuthMethod " << (mutual ? "CHAP Mutual" : "CHAP") << "\n"
+       << "  AuthGroup AuthGroup1\n  UnitType Disk\n"
+       << "  LUN0 Storage " << disk << " 16MB\n";
+  conf.close();
+  std::ofstream auth(m_dir.file("istgt-auth.conf"));
+  auth << "[AuthGroup1]\n  Auth \"" << account.user << "\" \"" << account.secret << "\"";
+  if (!account.target_user.empty())
+    auth << " \"" << account.target_user << "\" \"" << account.target_secret << "\"";
+  auth << "\n[AuthGroup10000]\n  Auth \"uctl-user\" \"uctl-secret-1234\"\n";
+  auth.close();
+  m_process =
+      Process::spawn({"istgt", "-D", "-c", m_dir.file("istgt.conf"), "-p", m_dir.file("istgt.pid")},
+                     {}, m_dir.file("istgt.log"), why);
+  if (!m_process) return false;
+  const bool up =
+      wait_until([&] { return !m_process->running() || listening_on(m_port); }, Millis(10000));
+  if (!up || !m_process->running()) {
+    why = "istgt did not start listening on " + portal() + ":\n" + m_process->log();
+    m_process->stop(SIGKILL, Millis(0));
+    return false;
+  }
+  return true;
+}
+
+bool Istgt::stop() {
+  if (m_stopped || !m_process) return true;
+  m_stopped = true;
+  return m_process->stop(SIGTERM, Millis(5000));
 }
 
 }  // namespace interop

@@ -123,6 +123,10 @@ class Tgtd {
   bool add_target(int tid, const std::string& iqn, std::string& why);  // bound to ALL initiators
   bool add_account(int tid, const std::string& user, const std::string& password, bool outgoing,
                    std::string& why);
+  // An account bound without --tid, as tgt-admin does for discovery users: discovery sessions
+  // then require CHAP (outgoing: the target's identity for mutual discovery CHAP).
+  bool add_discovery_account(const std::string& user, const std::string& password, bool outgoing,
+                             std::string& why);
   // tgtadm --op show --mode target output (sessions, accounts) for diagnostics.
   std::string show_targets();
 
@@ -153,6 +157,42 @@ class Tgtd {
   std::vector<int> m_tids;
   bool m_stopped = false;
 };
+
+// ---------------------------------------------------------------------------------------------
+// istgt 0.4: a private instance (its own config, auth file, pid file, a 16 MiB LUN file, free
+// ports for the portal and its unit-control portal) in the foreground (-D), one LogicalUnit
+// "disk1" (TargetName NodeBase:disk1) with AuthMethod CHAP (or CHAP Mutual).
+class Istgt {
+ public:
+  explicit Istgt(const TempDir& dir) : m_dir(dir) {}
+  ~Istgt() { (void)stop(); }
+  Istgt(const Istgt&) = delete;
+  Istgt& operator=(const Istgt&) = delete;
+
+  struct Account {
+    std::string user, secret;
+    std::string target_user, target_secret;  // Mauth: the target's identity for mutual CHAP
+  };
+  // Writes the files, starts istgt and waits (up to 10 s) until it listens on the portal.
+  bool start(const Account& account, bool mutual, std::string& why);
+  // SIGTERM, SIGKILL after 5 s; true when it exited on SIGTERM. Idempotent.
+  bool stop();
+
+  std::uint16_t port() const { return m_port; }
+  std::string portal() const { return "127.0.0.1:" + std::to_string(m_port); }
+  static std::string node_base() { return "iqn.2026-11.org.multichap.interop"; }
+  static std::string target_name() { return node_base() + ":disk1"; }
+  std::string log() const { return m_process ? m_process->log() : std::string(); }
+
+ private:
+  const TempDir& m_dir;
+  std::unique_ptr<Process> m_process;
+  std::uint16_t m_port = 0;
+  bool m_stopped = false;
+};
+
+// Whether something listens on 127.0.0.1:port (read from /proc/net/tcp: no connection made).
+bool listening_on(std::uint16_t port);
 
 // ---------------------------------------------------------------------------------------------
 // `multichap serve --listen 127.0.0.1:0 ...` in the background.

@@ -172,25 +172,33 @@ TEST_F(TgtInitiator, UnknownTargetIsTargetNotFound) {
 }
 
 // SHA3-256 (8) and SHA-1 under its IANA number (6): tgt knows neither and ends the login with
-// 0x0200 right after our CHAP_A (no CHAP_A=Reject key).
+// 0x0200 right after our CHAP_A (no CHAP_A=Reject key). The offer fallback then tries each alone
+// and gives up inside --algs: MD5, which tgt would take, is never offered.
 TEST_F(TgtInitiator, OfferingOnlyAlgorithmsTgtLacksIsInitiatorError) {
   const RunResult r = login({"--algs", "sha3-256,sha1"});
   EXPECT_EQ(r.exit_code, 3) << r.describe();
   EXPECT_TRUE(contains(r.out, "-> [security T=0] CHAP_A=8,6\n")) << r.describe();
+  EXPECT_TRUE(contains(r.out, "fallback: target refused CHAP_A=8,6, offering 8\n")) << r.describe();
+  EXPECT_TRUE(contains(r.out, "fallback: target refused CHAP_A=8, offering 6\n")) << r.describe();
+  EXPECT_TRUE(contains(r.out, "fallback: no narrower offer left within the allowed sha3-256,sha1"))
+      << r.describe();
+  EXPECT_FALSE(contains(r.out, "CHAP_A=5")) << r.describe();
   EXPECT_TRUE(contains(r.err, "the target refused the login: 0x0200 initiator error"))
       << r.describe();
   EXPECT_FALSE(contains(r.err, "--legacy-tgt-sha1")) << r.describe();  // 7 was not offered
-  EXPECT_TRUE(contains(r.err, "login failed after 1 attempt(s)")) << r.describe();
+  EXPECT_TRUE(contains(r.err, "login failed after 3 attempt(s)")) << r.describe();
 }
 
-// The default offer 8,7,6,5: tgt picks 7 (its SHA-1), we answer with SHA-256 (IANA 7), tgt
-// refuses the 32-byte response with 0x0200, and our message points at --legacy-tgt-sha1.
+// With the fallback off, the default offer 8,7,6,5 fails as it always did: tgt picks 7 (its
+// SHA-1), we answer with SHA-256 (IANA 7), tgt refuses the 32-byte response with 0x0200, and our
+// message points at --legacy-tgt-sha1.
 TEST_F(TgtInitiator, DefaultOfferHitsTheSha1NumberingQuirkAndSaysSo) {
-  const RunResult r = login({});
+  const RunResult r = login({"--offer-fallback=off"});
   EXPECT_EQ(r.exit_code, 3) << r.describe();
   EXPECT_TRUE(contains(r.out, "-> [security T=0] CHAP_A=8,7,6,5\n")) << r.describe();
   EXPECT_TRUE(contains(r.out, "<- [security T=0] CHAP_A=7 CHAP_I=")) << r.describe();
   EXPECT_TRUE(contains(r.out, "CHAP_R=<masked, 32 bytes>")) << r.describe();
+  EXPECT_FALSE(contains(r.out, "fallback:")) << r.describe();
   EXPECT_TRUE(contains(r.err, "0x0200 initiator error")) << r.describe();
   EXPECT_TRUE(contains(r.err, "use --legacy-tgt-sha1")) << r.describe();
 }

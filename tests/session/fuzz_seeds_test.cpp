@@ -122,6 +122,7 @@ Recording record(const Scenario& s) {
     options.initiator_name = std::string(fuzz::kFuzzInitiatorIqn);
     options.login_timeout = Millis(2000);
     options.max_attempts = 1;
+    options.offer_fallback = false;  // one connection: the input is one target's stream
     int fd = initiator_side.release_theirs();
     options.connector = [&fd]() -> Result<Connection> {
       Connection conn(fd);

@@ -109,6 +109,7 @@ struct LoginSpec {
   std::string backend;  // empty: default
   Millis timeout{5000};
   unsigned attempts = 1;
+  bool offer_fallback = true;  // InitiatorOptions::offer_fallback
   LogSink transcript;
 };
 
@@ -142,6 +143,8 @@ inline InitiatorOptions initiator_options(std::uint16_t port, const LoginSpec& s
   options.connect_timeout = spec.timeout;
   options.login_timeout = spec.timeout;
   options.max_attempts = spec.attempts;
+  options.offer_fallback = spec.offer_fallback;
+  options.offer_memory = std::make_shared<OfferMemory>();
   options.retry_delay = Millis(1);
   options.transcript = spec.transcript;
   return options;

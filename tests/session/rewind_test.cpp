@@ -529,5 +529,98 @@ TEST_F(RetryPolicyTest, GivesUpAfterMaxAttemptsEachWithFreshChallenges) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Offer fallback (session/offer_fallback.h): each fallback attempt is a fresh connection with the
+// session authenticator rewound, and only the offer differs.
+
+struct FallbackVariant {
+  const char* name;
+  std::vector<Algorithm> first_allowed;  // what attempt 1's target picks from
+  int at_request;                        // 2: right after CHAP_A; 3: right after our CHAP_R
+  std::uint16_t status;
+  std::string second_offer;  // what the fallback must offer next
+  Algorithm second_pick;
+};
+
+class FallbackRewindTest : public ::testing::TestWithParam<FallbackVariant> {
+ protected:
+  std::shared_ptr<const HashBackend> backend() const {
+    return test::backend_or_die(test::backend_names().front());
+  }
+};
+
+TEST_P(FallbackRewindTest, EachFallbackAttemptStartsClean) {
+  const FallbackVariant& v = GetParam();
+  AttemptScript first;
+  first.allowed = v.first_allowed;
+  first.at_request = v.at_request;
+  first.action = Action::status;
+  first.status = v.status;
+  AttemptScript second;
+  second.allowed = {v.second_pick};
+  ScriptedTarget target(backend(), {first, second});
+  ASSERT_TRUE(target.listening());
+  Lines transcript;
+  auto options = initiator_options(target.port());
+  options.transcript = transcript.sink();
+  options.max_attempts = 1;  // no plain retry: the second attempt is the fallback's
+  options.offer_memory = std::make_shared<OfferMemory>();
+  auto created = InitiatorSession::create(
+      std::move(options), initiator_auth(backend(), true, policy_with(test::all_algorithms())));
+  ASSERT_TRUE(created);
+  auto& session = *created;
+  auto ok = session->login();
+  ASSERT_TRUE(ok) << ok.error().message << "\n" << transcript.joined();
+  EXPECT_EQ(session->attempts(), 2u);
+  EXPECT_EQ(session->fallback_steps(), 1u);
+  EXPECT_EQ(session->authenticator().rewinds(), 2u);
+  EXPECT_EQ(session->algorithm(), v.second_pick);
+  EXPECT_TRUE(session->mutual());
+  EXPECT_EQ(session->last_status(), v.status);
+  EXPECT_TRUE(transcript.contains("offering " + v.second_offer)) << transcript.joined();
+  const Bytes session_challenge(session->authenticator().exchange().issued_challenge().begin(),
+                                session->authenticator().exchange().issued_challenge().end());
+  ASSERT_TRUE(session->logout());
+
+  ASSERT_TRUE(target.wait_for_records(2));
+  const auto records = target.records();
+  expect_no_problems(records);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_NE(records[0].peer, records[1].peer);  // a fresh TCP connection
+  EXPECT_EQ(records[0].chap_a_offer, "8,7,6,5");
+  EXPECT_EQ(records[1].chap_a_offer, v.second_offer);
+  EXPECT_EQ(records[1].algorithm, v.second_pick);
+  EXPECT_TRUE(records[1].initiator_verified);
+  EXPECT_TRUE(records[1].completed);
+  // Nothing of attempt 1 survives: fresh challenges both ways, the session holds attempt 2's.
+  const Bytes two_c = decode_or_empty(records[1].initiator_chap_c);
+  ASSERT_FALSE(two_c.empty());
+  EXPECT_EQ(session_challenge, two_c);
+  if (v.at_request == 3) {
+    const Bytes one_c = decode_or_empty(records[0].initiator_chap_c);
+    ASSERT_FALSE(one_c.empty());
+    EXPECT_NE(one_c, two_c);
+    EXPECT_NE(records[0].target_challenge, records[1].target_challenge);
+    EXPECT_EQ(records[0].algorithm, Algorithm::sha256);
+  } else {
+    EXPECT_TRUE(records[0].initiator_chap_c.empty());  // it never got to our response
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Refusals, FallbackRewindTest,
+    ::testing::Values(
+        // pre-3.15 LIO: the list itself is refused; one algorithm at a time.
+        FallbackVariant{"list_refused_0201", test::all_algorithms(), 2,
+                        status::kAuthenticationFailure, "8", Algorithm::sha3_256},
+        // tgt: our SHA-256 answer to CHAP_A=7 refused with 0x0200; the list without 7.
+        FallbackVariant{"sha256_as_7_0200",
+                        {Algorithm::sha256},
+                        3,
+                        status::kInitiatorError,
+                        "8,6,5",
+                        Algorithm::sha1}),
+    [](const ::testing::TestParamInfo<FallbackVariant>& info) { return info.param.name; });
+
 }  // namespace
 }  // namespace multichap

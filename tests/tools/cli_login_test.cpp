@@ -24,6 +24,8 @@
 #include "auth/encoding.h"
 #include "backends/hash_backend.h"
 #include "tests/session/pdu_relay.h"
+#include "tests/session/quirk_target.h"
+#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
 
 extern char** environ;
@@ -401,6 +403,211 @@ TEST(CliLogin, NothingPrintedContainsASecretOrAResponse) {
   EXPECT_FALSE(contains(printed, kSecret)) << "the initiator secret leaked";
   EXPECT_FALSE(contains(printed, kTargetSecret)) << "the target secret leaked";
   EXPECT_FALSE(contains(printed, encode_hex(ByteView(std::string_view(kSecret))).substr(2)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// discover, login --all, --offer-fallback, --iscsid-conf / --node-record against the scripted
+// quirk target of tests/session/quirk_target.h (in this process; the CLI is the child).
+
+std::shared_ptr<const HashBackend> first_backend() {
+  return test::backend_or_die(test::backend_names().front());
+}
+
+// A file in the test's temporary directory, removed on destruction.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    char name[] = "/tmp/multichap-cli-XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd < 0) return;
+    m_path = name;
+    const ssize_t n = ::write(fd, content.data(), content.size());
+    (void)n;
+    ::close(fd);
+  }
+  ~TempFile() {
+    if (!m_path.empty()) ::unlink(m_path.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+};
+
+constexpr const char* kQuirkUser = "initiator-user";
+constexpr const char* kQuirkSecret = "initiator-secret-0123456789";
+constexpr const char* kQuirkTargetUser = "target-user";
+constexpr const char* kQuirkTargetSecret = "target-secret-9876543210";
+constexpr const char* kDisk1 = "iqn.2026-11.org.multichap.test:disk1";
+constexpr const char* kDisk2 = "iqn.2026-11.org.multichap.test:disk2";
+
+test::Quirks listing_quirks() {
+  test::Quirks q;
+  q.knows = test::all_algorithms();
+  q.targets = {{kDisk1, {"SELF"}}, {kDisk2, {"SELF"}}};
+  return q;
+}
+
+TEST(CliDiscover, ListsTargetsWithoutChapWithChapAndMutual) {
+  {
+    test::Quirks q = listing_quirks();
+    q.require_chap = false;
+    test::QuirkTarget target(first_backend(), q);
+    ASSERT_TRUE(target.listening());
+    const CliRun run = run_cli({"discover", "--portal", target.portal(), "--timeout", "5"});
+    EXPECT_EQ(run.status, 0) << run.all();
+    EXPECT_TRUE(contains(run.out, "-> [security T=0] InitiatorName=")) << run.all();
+    EXPECT_TRUE(contains(run.out, "AuthMethod=None")) << run.all();
+    EXPECT_TRUE(contains(run.out, "\n" + target.portal() + ",1 " + kDisk1 + "\n")) << run.all();
+    EXPECT_TRUE(contains(run.out, "\n" + target.portal() + ",1 " + kDisk2 + "\n")) << run.all();
+    EXPECT_TRUE(contains(run.out, "discovered 2 target(s) at " + target.portal())) << run.all();
+  }
+  for (const bool mutual : {false, true}) {
+    test::QuirkTarget target(first_backend(), listing_quirks());
+    ASSERT_TRUE(target.listening());
+    TempFile secret(kQuirkSecret);
+    TempFile target_secret(kQuirkTargetSecret);
+    std::vector<std::string> args = {"discover", "--portal",      target.portal(), "--user",
+                                     kQuirkUser, "--secret-file", secret.path(),   "--quiet"};
+    if (mutual) {
+      args.insert(args.end(), {"--target-user", kQuirkTargetUser, "--target-secret-file",
+                               target_secret.path()});
+    }
+    const CliRun run = run_cli(args);
+    EXPECT_EQ(run.status, 0) << run.all();
+    EXPECT_EQ(run.out, target.portal() + ",1 " + kDisk1 + "\n" + target.portal() + ",1 " + kDisk2 +
+                           "\ndiscovered 2 target(s) at " + target.portal() + "\n")
+        << run.all();
+    ASSERT_TRUE(target.wait_for(1));
+    EXPECT_TRUE(target.records()[0].verified);
+    EXPECT_EQ(target.records()[0].initiator_chap_c.empty(), !mutual);
+    EXPECT_FALSE(contains(run.all(), kQuirkSecret));
+  }
+}
+
+TEST(CliDiscover, WrongSecretExitsOne) {
+  test::QuirkTarget target(first_backend(), listing_quirks());
+  ASSERT_TRUE(target.listening());
+  const CliRun run = run_cli({"discover", "--portal", target.portal(), "--user", kQuirkUser,
+                              "--secret", "not-the-secret-at-all-77"});
+  EXPECT_EQ(run.status, 1) << run.all();
+  const CliRun usage = run_cli({"discover"});
+  EXPECT_EQ(usage.status, 2) << usage.all();
+}
+
+// --all: discovery, then a login into each target found, each through the offer fallback of a
+// pre-3.15 LIO (only a lone "5" accepted).
+TEST(CliLoginAll, LogsIntoEveryTargetFoundThroughTheFallback) {
+  test::Quirks q = listing_quirks();
+  q.knows = {Algorithm::md5};
+  q.md5_literal_only = true;
+  test::QuirkTarget target(first_backend(), q, 30);
+  ASSERT_TRUE(target.listening());
+  TempFile secret(kQuirkSecret);
+  const CliRun run = run_cli({"login", "--portal", target.portal(), "--all", "--user", kQuirkUser,
+                              "--secret-file", secret.path(), "--timeout", "5"});
+  EXPECT_EQ(run.status, 0) << run.all();
+  EXPECT_TRUE(contains(run.out, "fallback: target refused CHAP_A=8,7,6,5, offering 8\n"))
+      << run.all();
+  EXPECT_TRUE(contains(
+      run.out, std::string("login succeeded: algorithm=md5 mutual=no target=") + kDisk1 + "\n"))
+      << run.all();
+  EXPECT_TRUE(contains(
+      run.out, std::string("login succeeded: algorithm=md5 mutual=no target=") + kDisk2 + "\n"))
+      << run.all();
+  // The offer that worked is remembered per portal and target: the discovery session, disk1 and
+  // disk2 are three keys, so each goes through the dance once (3 x 5 connections).
+  ASSERT_TRUE(target.wait_for(15));
+  std::vector<std::string> sessions;
+  for (const auto& r : target.records()) sessions.push_back(r.session_type + ":" + r.chap_a_offer);
+  const std::vector<std::string> dance = {"8,7,6,5", "8", "7", "6", "5"};
+  std::vector<std::string> want;
+  for (const char* type : {"Discovery", "Normal", "Normal"})
+    for (const auto& o : dance) want.push_back(std::string(type) + ":" + o);
+  EXPECT_EQ(sessions, want);
+
+  // A plain login with the default offer and no flag (a new process: nothing remembered).
+  const CliRun plain = run_cli({"login", "--portal", target.portal(), "--target", kDisk1, "--user",
+                                kQuirkUser, "--secret-file", secret.path()});
+  EXPECT_EQ(plain.status, 0) << plain.all();
+  EXPECT_TRUE(contains(plain.out, "fallback: target refused CHAP_A=6, offering 5\n"))
+      << plain.all();
+  EXPECT_TRUE(contains(plain.out, "login succeeded: algorithm=md5 mutual=no\n")) << plain.all();
+  ASSERT_TRUE(target.wait_for(20));
+
+  // --offer-fallback=off gives up after the first refusal: one connection, exit 1.
+  const CliRun off = run_cli({"login", "--portal", target.portal(), "--target", kDisk2, "--user",
+                              kQuirkUser, "--secret-file", secret.path(), "--offer-fallback=off"});
+  EXPECT_EQ(off.status, 1) << off.all();
+  EXPECT_TRUE(contains(off.out, "-> [security T=0] CHAP_A=8,7,6,5\n")) << off.all();
+  EXPECT_FALSE(contains(off.out, "fallback:")) << off.all();
+  EXPECT_FALSE(contains(off.all(), "login succeeded")) << off.all();
+  ASSERT_TRUE(target.wait_for(21));
+}
+
+TEST(CliLoginAll, NoTargetMatchingExitsThree) {
+  test::QuirkTarget target(first_backend(), listing_quirks());
+  ASSERT_TRUE(target.listening());
+  TempFile secret(kQuirkSecret);
+  const CliRun run =
+      run_cli({"login", "--portal", target.portal(), "--all", "--target", "iqn.nothing:*", "--user",
+               kQuirkUser, "--secret-file", secret.path(), "--quiet"});
+  EXPECT_EQ(run.status, 3) << run.all();
+  EXPECT_TRUE(contains(run.err, "found 2 target(s), none named iqn.nothing:*")) << run.all();
+}
+
+TEST(CliIscsidConf, AnOpenIscsiConfigurationDrivesTheLogin) {
+  test::QuirkTarget target(first_backend(), listing_quirks());
+  ASSERT_TRUE(target.listening());
+  const std::string conf = std::string("# iscsid.conf\n") +
+                           "iscsid.startup = /bin/true\n"
+                           "node.startup = manual\n"
+                           "node.session.auth.authmethod = CHAP\n"
+                           "node.session.auth.chap_algs = SHA256, MD5\n"
+                           "node.session.auth.username = " +
+                           kQuirkUser + "\nnode.session.auth.password = " + kQuirkSecret +
+                           "\nnode.session.auth.username_in = " + kQuirkTargetUser +
+                           "\nnode.session.auth.password_in = " + kQuirkTargetSecret +
+                           "\nnode.session.auth.frobnicate = yes\n"
+                           "this line is malformed\n"
+                           "discovery.sendtargets.auth.authmethod = None\n";
+  TempFile file(conf);
+  const CliRun run = run_cli({"login", "--iscsid-conf", file.path(), "--portal", target.portal(),
+                              "--target", kDisk1, "--timeout", "5"});
+  EXPECT_EQ(run.status, 0) << run.all();
+  EXPECT_TRUE(contains(run.out, "-> [security T=0] CHAP_A=7,5\n")) << run.all();
+  EXPECT_TRUE(contains(run.out, "login succeeded: algorithm=sha256 mutual=yes")) << run.all();
+  EXPECT_TRUE(contains(run.err, file.path() + ":10: unknown key node.session.auth.frobnicate"))
+      << run.all();
+  EXPECT_TRUE(contains(run.err, file.path() + ":11: malformed line")) << run.all();
+  EXPECT_FALSE(contains(run.all(), kQuirkSecret)) << run.all();
+  EXPECT_FALSE(contains(run.all(), kQuirkTargetSecret)) << run.all();
+
+  // A node record names the target and the portal itself.
+  const std::string record =
+      "# BEGIN RECORD 2.1.8\nnode.name = " + std::string(kDisk2) +
+      "\nnode.tpgt = 1\nnode.session.auth.authmethod = CHAP\n"
+      "node.session.auth.username = " +
+      kQuirkUser + "\nnode.session.auth.password = " + kQuirkSecret +
+      "\nnode.conn[0].address = 127.0.0.1\nnode.conn[0].port = " + std::to_string(target.port()) +
+      "\n# END RECORD\n";
+  TempFile node(record);
+  const CliRun by_record = run_cli({"login", "--node-record", node.path(), "--quiet"});
+  EXPECT_EQ(by_record.status, 0) << by_record.all();
+  EXPECT_EQ(by_record.out, "login succeeded: algorithm=sha3-256 mutual=no\n") << by_record.all();
+  EXPECT_TRUE(by_record.err.empty()) << by_record.all();
+
+  // A value we cannot use is a usage error naming its line (and never its neighbour's secret).
+  TempFile bad("node.session.auth.password = " + std::string(kQuirkSecret) +
+               "\nnode.session.auth.chap_algs = SHA512\n");
+  const CliRun refused = run_cli(
+      {"login", "--iscsid-conf", bad.path(), "--portal", target.portal(), "--target", kDisk1});
+  EXPECT_EQ(refused.status, 2) << refused.all();
+  EXPECT_TRUE(contains(refused.err, bad.path() + ":2: node.session.auth.chap_algs"))
+      << refused.all();
+  EXPECT_FALSE(contains(refused.all(), kQuirkSecret)) << refused.all();
 }
 
 }  // namespace

@@ -1,0 +1,85 @@
+// multichap discover: a SendTargets discovery session (RFC 7143 §12.3).
+#include <iostream>
+
+#include "session/discovery.h"
+#include "tools/commands.h"
+#include "tools/initiator_setup.h"
+
+namespace multichap::cli {
+
+namespace {
+
+constexpr const char* kDiscoverUsage =
+    R"(usage: multichap discover --portal HOST:PORT [--user U (--secret S | --secret-file F)]
+                          [--target-user U (--target-secret S | --target-secret-file F)] [options]
+
+Runs a discovery session (SessionType=Discovery, SendTargets=All) at the portal and prints every
+target found, one line per address as iscsiadm does ("ADDRESS,TPGT IQN"; a target without a
+TargetAddress is reachable at the portal itself). Without --user no CHAP is offered
+(AuthMethod=None); with --user CHAP (the target may still settle on None), with --target-user
+mutual CHAP. Shows the keys exchanged (CHAP responses masked) unless --quiet.
+
+  --portal HOST:PORT       the discovery portal (default port 3260)
+  --initiator-name IQN     our InitiatorName (default iqn.2026-11.org.multichap:initiator)
+  --user U                 our CHAP_N for discovery CHAP
+  --secret S               our secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
+  --secret-hex HEX, --secret-file PATH
+  --target-user U          the target's expected CHAP_N: asks for mutual CHAP
+  --target-secret S        the target's secret (or --target-secret-file, --target-secret-hex,
+                           MULTICHAP_TARGET_SECRET); must differ from ours
+  --algs LIST              algorithms to offer, in preference order (default sha3-256,sha256,sha1,md5)
+  --offer-fallback on|off  narrower offers after a target refused ours (default on)
+  --legacy-tgt-sha1        number SHA-1 as CHAP_A 7 like tgt/IET
+  --link-protected         allow secrets under 12 bytes (the link is protected by IPsec)
+  --iscsid-conf FILE       open-iscsi settings: discovery.sendtargets.auth.* (and
+                           node.session.auth.chap_algs); command-line options win
+  --node-record FILE       the same from an iscsiadm discovery or node record
+  --retries N, --timeout S, --backend B, --quiet   as for login
+)";
+
+}  // namespace
+
+int run_discover(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << kDiscoverUsage;
+    return kExitOk;
+  }
+  auto parsed = Options::parse(args, initiator_valued_options(),
+                               {"legacy-tgt-sha1", "link-protected", "quiet"});
+  if (!parsed) {
+    report_error(parsed.error());
+    std::cerr << kDiscoverUsage;
+    return kExitUsage;
+  }
+  const Options& options = *parsed;
+  const std::string* portal = options.get("portal");
+  if (portal == nullptr)
+    return report_error(make_error(ErrorKind::usage, "discover needs --portal HOST:PORT"));
+  auto endpoint = parse_endpoint(*portal);
+  if (!endpoint) return report_error(endpoint.error());
+  auto backend = backend_from(options);
+  if (!backend) return report_error(backend.error());
+  OpenIscsiSettings settings;
+  if (auto loaded = load_open_iscsi(options, settings); !loaded)
+    return report_error(loaded.error());
+  const bool files = options.has("iscsid-conf") || options.has("node-record");
+  auto config = initiator_config(options, files ? &settings.discovery : nullptr,
+                                 settings.node.chap_algs, true, true, "discover");
+  if (!config) return report_error(config.error());
+  InitiatorOptions init;
+  if (auto ok = initiator_options_from(options, init); !ok) return report_error(ok.error());
+  init.portal = *endpoint;
+  auto auth = InitiatorAuthenticator::create(*config, *backend);
+  if (!auth) return report_error(auth.error());
+  auto targets = discover_targets(init, std::move(auth).value());
+  if (!targets) return report_error(targets.error());
+  for (const DiscoveredTarget& t : *targets) {
+    if (t.addresses.empty()) print_line(endpoint->to_string() + " " + t.name);
+    for (const std::string& address : t.addresses) print_line(address + " " + t.name);
+  }
+  print_line("discovered " + std::to_string(targets->size()) + " target(s) at " +
+             endpoint->to_string());
+  return kExitOk;
+}
+
+}  // namespace multichap::cli
