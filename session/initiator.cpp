@@ -1,52 +1,15 @@
 #include "session/initiator.h"
 
+#include <array>
 #include <thread>
+
+#include "session/initiator_login.h"
 
 #include "auth/encoding.h"
 #include "session/discovery.h"
 #include "session/operational.h"
 
 namespace multichap {
-
-namespace {
-
-const char* stage_name(std::uint8_t stage) {
-  switch (stage) {
-    case kSecurityStage:
-      return "security";
-    case kOperationalStage:
-      return "operational";
-    case kFullFeaturePhase:
-      return "full-feature";
-    default:
-      return "reserved";
-  }
-}
-
-// Whether a failure status says the target could not handle our offer: right after our CHAP_A
-// (any failure status: LIO before 3.15 answers 0x0201 to a list, tgt 0x0200 to unknown values,
-// istgt 0x0201 to a lone unknown value), or a 0x0200 right after our SHA-256 answer to CHAP_A=7
-// (tgt and IET number SHA-1 as 7 and refuse a 32-byte response).
-// A status that comes with CHAP_A=Reject is a well-formed "none of these" from a target that read
-// our whole list: a narrower offer would only be refused again, so no fallback.
-OfferRefusal refusal_of(std::uint8_t stage, const KeyList& sent, const LoginAuthenticator& auth,
-                        const LoginResponse& resp) {
-  const std::uint16_t status = resp.status;
-  if (stage != kSecurityStage) return OfferRefusal::none;
-  if (static_cast<std::uint8_t>(status >> 8) == 1) return OfferRefusal::none;  // a redirect
-  if (const auto keys = parse_text(resp.data); keys) {
-    const std::string* a = keys->find("CHAP_A");
-    if (a != nullptr && *a == "Reject") return OfferRefusal::none;
-  }
-  if (sent.contains("CHAP_A") && !sent.contains("CHAP_R")) return OfferRefusal::after_offer;
-  if (status == status::kInitiatorError && sent.contains("CHAP_R") &&
-      auth.algorithm() == Algorithm::sha256) {
-    return OfferRefusal::sha256_as_7;  // SHA-256 is only ever numbered 7 (IANA)
-  }
-  return OfferRefusal::none;
-}
-
-}  // namespace
 
 InitiatorSession::InitiatorSession(InitiatorOptions options,
                                    std::unique_ptr<InitiatorAuthenticator> auth, Isid isid)
@@ -80,232 +43,51 @@ void InitiatorSession::note(const std::string& line) const {
   if (m_options.transcript) m_options.transcript(line);
 }
 
-Result<void> InitiatorSession::send_request(Link& link, bool transit, std::uint8_t csg,
-                                            std::uint8_t nsg, bool leading, std::uint16_t cid,
-                                            const KeyList& keys) {
-  const std::string text = build_text(keys);
-  note(std::string("-> [") + stage_name(csg) +
-       (transit ? " T=1 -> " + std::string(stage_name(nsg)) : " T=0") + "] " + describe_keys(keys));
-  std::size_t offset = 0;
-  do {
-    const std::size_t chunk =
-        std::min<std::size_t>(text.size() - offset, kDefaultMaxRecvDataSegment);
-    const bool more = offset + chunk < text.size();
-    LoginRequest r;
-    r.transit = transit && !more;  // C=1 forces T=0
-    r.cont = more;
-    r.csg = csg;
-    r.nsg = r.transit ? nsg : 0;
-    r.isid = m_isid;
-    r.tsih = leading ? 0 : m_tsih;
-    r.itt = m_itt;
-    r.cid = cid;
-    r.cmd_sn = m_cmd_sn;
-    r.exp_stat_sn = link.exp_stat_sn;
-    r.data.assign(text.begin() + static_cast<long>(offset),
-                  text.begin() + static_cast<long>(offset + chunk));
-    MULTICHAP_GUARD(write_pdu(link.conn, encode(r), Clock::now() + m_options.login_timeout));
-    offset += chunk;
-    if (more) {  // the target acknowledges each C=1 PDU with an empty response
-      MULTICHAP_ASSIGN_OR_RETURN(const LoginResponse ack, read_response(link, leading, cid, csg));
-      if (!ack.data.empty() || ack.transit) {
-        return make_error(ErrorKind::protocol, "target answered a continued request with data");
-      }
-    }
-  } while (offset < text.size());
-  return {};
-}
-
-Result<LoginResponse> InitiatorSession::read_response(Link& link, bool leading, std::uint16_t cid,
-                                                      std::uint8_t csg) {
-  (void)cid;
-  MULTICHAP_ASSIGN_OR_RETURN(Pdu pdu, read_pdu(link.conn, kDefaultMaxRecvDataSegment,
-                                               Clock::now() + m_options.login_timeout));
-  if (pdu.opcode() != static_cast<std::uint8_t>(Opcode::login_response)) {
-    return make_error(ErrorKind::protocol,
-                      "target sent a " + opcode_name(pdu.opcode()) + " during login");
-  }
-  MULTICHAP_ASSIGN_OR_RETURN(LoginResponse r, decode_login_response(pdu));
-  link.exp_stat_sn = r.stat_sn + 1;
-  if (r.status == status::kSuccess) {
-    // (A failure status ends the login whatever it echoes; some targets zero these fields.)
-    if (r.itt != m_itt || r.isid != m_isid) {
-      return make_error(ErrorKind::protocol,
-                        "login response for another task or session (ITT/ISID mismatch)");
-    }
-    if (r.csg != csg)
-      return make_error(ErrorKind::protocol, "login response in another stage than our request");
-    if (r.version_active != 0)
-      return make_error(ErrorKind::protocol, "target chose an unknown iSCSI version");
-    if (r.transit && !leading && r.tsih != m_tsih) {
-      return make_error(ErrorKind::protocol, "target changed the TSIH of a non-leading login");
-    }
-  }
-  return r;
-}
-
 Result<void> InitiatorSession::login_on(Link& link, LoginAuthenticator& auth, bool leading,
                                         std::uint16_t cid, std::optional<AttemptFailure>& failure) {
-  auto fail = [&](Error error, bool retry) -> Result<void> {
-    failure = AttemptFailure{error, retry, std::nullopt};
-    return error;
-  };
-  ++m_itt;
-  std::uint8_t stage = kSecurityStage;
-  KeyList out{{"InitiatorName", m_options.initiator_name}, {"SessionType", m_options.session_type}};
-  if (m_options.session_type == "Normal") out.set("TargetName", m_options.target_name);
-  auto first = auth.step(KeyList{});
-  if (!first) return fail(first.error(), false);
-  out.merge(*first);
-  bool transit = false;
-  std::uint8_t nsg = kOperationalStage;
-  KeyList offered;
-  KeyList negotiated;
-
-  KeyList sent;  // what the last request carried
-  while (true) {
-    if (auto written = send_request(link, transit, stage, nsg, leading, cid, out); !written) {
-      return fail(written.error(), true);
-    }
-    sent = out;
-    // Read the response, following C=1 continuations with empty requests.
-    std::string text;
-    LoginResponse resp;
-    while (true) {
-      auto r = read_response(link, leading, cid, stage);
-      if (!r) {
-        const bool io = r.error().kind == ErrorKind::io || r.error().kind == ErrorKind::timeout;
-        auto result = fail(r.error(), io);
-        // A close right after our CHAP_A (not a timeout: a target that stalls may be slow).
-        if (r.error().kind == ErrorKind::io && stage == kSecurityStage && sent.contains("CHAP_A"))
-          failure->refusal = OfferRefusal::after_offer;
-        return result;
+  InitiatorLoginParams params;
+  params.initiator_name = m_options.initiator_name;
+  params.target_name = m_options.target_name;
+  params.session_type = m_options.session_type;
+  params.isid = m_isid;
+  params.leading = leading;
+  params.tsih = m_tsih;
+  params.cid = cid;
+  params.itt = ++m_itt;
+  params.cmd_sn = m_cmd_sn;
+  params.transcript = m_options.transcript;
+  InitiatorLogin login(std::move(params), auth);
+  login.start();
+  // The machine's blocking driver: send what it queued, then wait (each response within the
+  // login timeout) for what the target says.
+  std::array<std::uint8_t, 16384> buffer{};
+  while (!login.done()) {
+    if (login.has_output()) {
+      if (auto sent =
+              link.conn.write_all(login.take_output(), Clock::now() + m_options.login_timeout);
+          !sent) {
+        login.transport_failed(sent.error());
       }
-      resp = std::move(r).value();
-      if (resp.status != status::kSuccess) break;
-      text.append(resp.data.begin(), resp.data.end());
-      if (text.size() > kMaxLoginText)
-        return fail(make_error(ErrorKind::protocol, "login text over 64 KiB"), false);
-      if (!resp.cont) break;
-      LoginRequest more;
-      more.csg = stage;
-      more.isid = m_isid;
-      more.tsih = leading ? 0 : m_tsih;
-      more.itt = m_itt;
-      more.cid = cid;
-      more.cmd_sn = m_cmd_sn;
-      more.exp_stat_sn = link.exp_stat_sn;
-      if (auto written = write_pdu(link.conn, encode(more), Clock::now() + m_options.login_timeout);
-          !written) {
-        return fail(written.error(), true);
-      }
-    }
-    if (resp.status != status::kSuccess) {
-      if (leading) m_last_status = resp.status;
-      note("<- status " + status_text(resp.status));
-      // Whether the failure is about our offer (session/offer_fallback.h): kept in `failure` by
-      // the returns below.
-      const OfferRefusal refusal = refusal_of(stage, sent, auth, resp);
-      const auto refuse = [&](Error error, bool retry) -> Result<void> {
-        failure = AttemptFailure{error, retry, std::nullopt, refusal};
-        return error;
-      };
-      const std::uint8_t cls = static_cast<std::uint8_t>(resp.status >> 8);
-      if (cls == 1) {
-        auto keys = parse_text(resp.data);
-        const std::string* address = keys ? keys->find("TargetAddress") : nullptr;
-        auto ep = address != nullptr ? target_address_endpoint(*address) : std::nullopt;
-        if (!ep)
-          return refuse(make_error(ErrorKind::protocol, "redirect without a usable TargetAddress"),
-                        false);
-        failure = AttemptFailure{
-            make_error(ErrorKind::rejected, "target redirected us to " + ep->to_string()), true, ep,
-            OfferRefusal::none};
-        return failure->error;
-      }
-      if (resp.status == status::kAuthenticationFailure) {
-        return refuse(
-            make_error(ErrorKind::authentication,
-                       "authentication failed: the target answered " + status_text(resp.status)),
-            false);
-      }
-      std::string hint;
-      if (refusal == OfferRefusal::sha256_as_7) {
-        // tgt and IET number SHA-1 as CHAP_A 7 and refuse a SHA-256 answer with 0x0200.
-        hint =
-            " (if this is tgt or IET, which take CHAP_A=7 to mean SHA-1, use --legacy-tgt-sha1 or "
-            "leave sha256 out of --algs)";
-      }
-      return refuse(make_error(ErrorKind::rejected,
-                               "the target refused the login: " + status_text(resp.status) + hint),
-                    cls == 3);
-    }
-    auto keys =
-        parse_text(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-    if (!keys)
-      return fail(make_error(ErrorKind::protocol, "target's login text: " + keys.error().message),
-                  false);
-    note(std::string("<- [") + stage_name(resp.csg) +
-         (resp.transit ? " T=1 -> " + std::string(stage_name(resp.nsg)) : " T=0") + "] " +
-         describe_keys(*keys));
-
-    out = KeyList{};
-    if (stage == kSecurityStage) {
-      auto step = auth.step(*keys);
-      if (!step) {
-        // A target that fails to prove itself gets no status from us: we close (RFC 7143 §12.1.3).
-        return fail(step.error(), false);
-      }
-      out = std::move(step).value();
-    } else {
-      if (auto checked = check_operational_answers(offered, *keys, negotiated); !checked) {
-        return fail(checked.error(), false);
-      }
-      KeyList proposals;
-      for (const auto& kv : *keys) {
-        if (!offered.contains(kv.key)) proposals.set(kv.key, kv.value);
-      }
-      out = answer_operational(proposals, leading, negotiated);
-    }
-
-    if (resp.transit && resp.nsg > nsg) {
-      // RFC 7143 §6.3: the target may not transit further than the initiator asked.
-      return fail(
-          make_error(ErrorKind::protocol, "target transited to a later stage than we asked for"),
-          false);
-    }
-    if (resp.transit) {
-      if (stage == kSecurityStage && auth.state() != AuthStatus::succeeded) {
-        return fail(make_error(ErrorKind::authentication,
-                               "target left the security stage before authentication completed"),
-                    false);
-      }
-      stage = resp.nsg;
-      if (stage == kFullFeaturePhase) {
-        if (leading) {
-          if (resp.tsih == 0)
-            return fail(make_error(ErrorKind::protocol, "target assigned TSIH 0"), false);
-          m_tsih = resp.tsih;
-          m_negotiated = negotiated;
-        }
-        return {};
-      }
-      // Now in the operational stage: propose our parameters and ask for full feature phase.
-      offered = initiator_operational_offer(leading);
-      offered.merge(out);
-      out = offered;
-      transit = true;
-      nsg = kFullFeaturePhase;
       continue;
     }
-    if (stage == kSecurityStage) {
-      transit = auth.ready_to_transit();
-      nsg = kOperationalStage;
-    } else {
-      transit = true;
-      nsg = kFullFeaturePhase;
+    auto n = link.conn.read_some(buffer, Clock::now() + m_options.login_timeout);
+    if (!n) {
+      login.transport_failed(n.error());
+      continue;
     }
+    login.receive(ByteView(buffer.data(), *n));
   }
+  link.exp_stat_sn = login.exp_stat_sn();
+  if (login.last_status()) m_last_status = login.last_status();
+  if (const auto& f = login.failure()) {
+    failure = AttemptFailure{f->error, f->retry, f->redirect, f->refusal};
+    return f->error;
+  }
+  if (leading) {
+    m_tsih = login.tsih();
+    m_negotiated = login.negotiated();
+  }
+  return {};
 }
 
 OfferMemory& InitiatorSession::memory() const {

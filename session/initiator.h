@@ -114,10 +114,6 @@ class InitiatorSession {
   // Runs one login on conn through auth (leading: TSIH 0).
   Result<void> login_on(Link& link, LoginAuthenticator& auth, bool leading, std::uint16_t cid,
                         std::optional<AttemptFailure>& failure);
-  Result<void> send_request(Link& link, bool transit, std::uint8_t csg, std::uint8_t nsg,
-                            bool leading, std::uint16_t cid, const KeyList& keys);
-  Result<LoginResponse> read_response(Link& link, bool leading, std::uint16_t cid,
-                                      std::uint8_t csg);
   void note(const std::string& line) const;
   OfferMemory& memory() const;
   std::string memory_key() const;
