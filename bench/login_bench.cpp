@@ -20,6 +20,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <asio.hpp>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +33,7 @@
 
 #include "bench/suites.h"
 #include "session/initiator.h"
+#include "session/initiator_login.h"
 #include "session/target.h"
 
 extern char** environ;
@@ -43,7 +46,7 @@ constexpr const char* kTargetName = "iqn.2026-11.org.multichap:bench";
 constexpr const char* kUser = "bench-initiator";
 constexpr const char* kSecret = "bench-secret-0123456789";
 constexpr const char* kTargetSecret = "bench-target-secret-9876";
-constexpr int kConcurrency[] = {1, 16, 256};
+constexpr int kConcurrency[] = {1, 16, 256, 1000};
 constexpr std::size_t kIdle = 5000;
 
 std::uint16_t free_port() {
@@ -221,21 +224,145 @@ bool one_login(std::uint16_t port, Algorithm alg = Algorithm::md5, bool mutual =
   return static_cast<bool>((*session)->logout());
 }
 
-void run_logins(benchmark::State& state, std::uint16_t port) {
-  const int n = static_cast<int>(state.range(0));
-  std::int64_t failures = 0;
-  for (auto _ : state) {
-    std::atomic<int> failed{0};
-    std::vector<std::thread> threads;
-    threads.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-      threads.emplace_back([&] {
-        if (!one_login(port)) failed.fetch_add(1);
+// The load client: N logins in flight at once on ONE thread (Asio), each from its own loopback
+// source address, each an InitiatorLogin machine (the one InitiatorSession drives) followed by a
+// Logout. No thread per login, so 1,000 concurrent logins cost the client what 1 does.
+class LoadClient {
+ public:
+  explicit LoadClient(std::uint16_t port) : m_port(port) {
+    auto config = std::make_shared<ChapInitiatorConfig>();
+    config->local = ChapCredentials{kUser, Secret::from_text(kSecret)};
+    config->policy.algorithms = {Algorithm::md5};
+    m_config = config;
+    m_backend = make_default_backend().value();
+  }
+
+  // Runs n logins started at once; returns how many failed.
+  int run(int n) {
+    m_failed = 0;
+    m_left = n;
+    for (int i = 0; i < n; ++i) std::make_shared<Login>(*this)->start();
+    m_io.restart();
+    m_io.run();
+    return m_failed;
+  }
+
+ private:
+  struct Login : std::enable_shared_from_this<Login> {
+    explicit Login(LoadClient& client) : client(client), socket(client.m_io) {}
+
+    void start() {
+      host = g_next_host.fetch_add(1);
+      asio::error_code ec;
+      socket.open(asio::ip::tcp::v4(), ec);
+      socket.bind(asio::ip::tcp::endpoint(
+                      asio::ip::address_v4((127u << 24) | (2u << 8) | (1 + host % 250)), 0),
+                  ec);
+      if (ec) return finish(false);
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      socket.async_connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), client.m_port),
+                           [self = shared_from_this()](const asio::error_code& error) {
+                             if (error) return self->finish(false);
+                             self->begin_login();
+                           });
+    }
+
+    void begin_login() {
+      auto created = InitiatorAuthenticator::create(client.m_config, client.m_backend);
+      if (!created) return finish(false);
+      auth = std::move(created).value();
+      InitiatorLoginParams params;
+      params.initiator_name = "iqn.2026-11.org.multichap:load";
+      params.target_name = kTargetName;
+      // A session of its own: ISID type 10b with the login's number (RFC 7143 §11.12.5); the
+      // same ISID from the same initiator would reinstate, and end, another login's session.
+      params.isid = {0x80,
+                     static_cast<std::uint8_t>(host >> 16),
+                     static_cast<std::uint8_t>(host >> 8),
+                     static_cast<std::uint8_t>(host),
+                     0,
+                     0};
+      params.itt = 1;
+      login = std::make_unique<InitiatorLogin>(std::move(params), *auth);
+      login->start();
+      pump();
+    }
+
+    // Sends what the machine queued, then reads until it is done.
+    void pump() {
+      if (login->done()) {
+        if (!login->succeeded()) return finish(false);
+        return logout();
+      }
+      if (login->has_output()) {
+        out = login->take_output();
+        asio::async_write(socket, asio::buffer(out),
+                          [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+                            if (error) self->login->transport_failed(Error{ErrorKind::io, "write"});
+                            self->pump();
+                          });
+        return;
+      }
+      socket.async_read_some(asio::buffer(in), [self = shared_from_this()](
+                                                   const asio::error_code& error, std::size_t n) {
+        if (error) {
+          self->login->transport_failed(Error{ErrorKind::io, error.message()});
+        } else {
+          self->login->receive(ByteView(self->in.data(), n));
+        }
+        self->pump();
       });
     }
-    for (auto& t : threads) t.join();
-    failures += failed.load();
-  }
+
+    void logout() {
+      LogoutRequest req;
+      req.itt = 2;
+      req.cmd_sn = 1;
+      req.exp_stat_sn = login->exp_stat_sn();
+      out = encode(req).serialize();
+      asio::async_write(socket, asio::buffer(out),
+                        [self = shared_from_this()](const asio::error_code& error, std::size_t) {
+                          if (error) return self->finish(false);
+                          asio::async_read(
+                              self->socket, asio::buffer(self->in.data(), kBhsSize),
+                              [self](const asio::error_code& read_error, std::size_t) {
+                                self->finish(!read_error && (self->in[0] & 0x3f) == 0x26);
+                              });
+                        });
+    }
+
+    void finish(bool ok) {
+      if (finished) return;
+      finished = true;
+      asio::error_code ec;
+      socket.close(ec);
+      if (!ok) ++client.m_failed;
+      --client.m_left;
+    }
+
+    LoadClient& client;
+    unsigned host = 0;
+    asio::ip::tcp::socket socket;
+    std::unique_ptr<InitiatorAuthenticator> auth;
+    std::unique_ptr<InitiatorLogin> login;
+    Bytes out;
+    std::array<std::uint8_t, 8192> in{};
+    bool finished = false;
+  };
+
+  std::uint16_t m_port;
+  std::shared_ptr<const ChapInitiatorConfig> m_config;
+  std::shared_ptr<const HashBackend> m_backend;
+  asio::io_context m_io{1};
+  int m_failed = 0;
+  int m_left = 0;
+};
+
+void run_logins(benchmark::State& state, std::uint16_t port) {
+  const int n = static_cast<int>(state.range(0));
+  LoadClient client(port);
+  std::int64_t failures = 0;
+  for (auto _ : state) failures += client.run(n);
   state.counters["logins_per_s"] =
       benchmark::Counter(static_cast<double>(state.iterations() * n), benchmark::Counter::kIsRate);
   state.counters["failures"] = static_cast<double>(failures);

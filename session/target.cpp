@@ -33,7 +33,11 @@ struct Target::Impl {
   class EventConnection;
 
   explicit Impl(TargetOptions o)
-      : options(std::move(o)), registry(options.max_connections_per_session) {}
+      : options(std::move(o)), registry(options.max_connections_per_session) {
+    for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
+      loops.push_back(std::make_unique<asio::io_context>(1));  // one thread runs each loop
+    }
+  }
 
   void accept();
   void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket);
@@ -74,16 +78,23 @@ struct Target::Impl {
   std::atomic<bool> logged_evicted{false};
   std::atomic<bool> logged_accept{false};
 
-  // Declared last: destroyed first, while the bookkeeping its handlers touch still exists.
-  asio::io_context io;
+  // One event loop per thread, each run by that thread alone: a connection lives on one loop
+  // (round robin at accept), so its handlers never run at once and no loop hands work to
+  // another. Loop 0 also accepts. Declared last: destroyed first, while the bookkeeping their
+  // handlers touch still exists.
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<WorkGuard> work;
+  std::size_t next_loop = 0;  // accept handler only (loop 0)
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> stop_timer;
   std::optional<asio::steady_timer> retry_timer;
   std::vector<std::thread> threads;
+  asio::io_context& accept_loop() { return *loops.front(); }
 };
 
-// One TCP connection on the loop. Its socket and timer run on a strand of their own, so its
-// handlers never overlap; the machine is only touched from them.
+// One TCP connection on its loop. Its socket and timer belong to that loop, which one thread
+// runs, so its handlers never overlap; the machine is only touched from them.
 class Target::Impl::EventConnection
     : public std::enable_shared_from_this<Target::Impl::EventConnection> {
  public:
@@ -237,10 +248,11 @@ class Target::Impl::EventConnection
 // ---- accepting and admission -------------------------------------------------------------------
 
 void Target::Impl::accept() {
-  acceptor->async_accept(asio::make_strand(io),
-                         [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-                           on_accept(ec, std::move(socket));
-                         });
+  asio::io_context& loop = *loops[next_loop];
+  next_loop = (next_loop + 1) % loops.size();
+  acceptor->async_accept(loop, [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
 }
 
 void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket) {
@@ -331,7 +343,7 @@ void Target::Impl::forget(EventConnection* conn) {
 
 void Target::Impl::shutdown() {
   if (stopping.exchange(true)) return;
-  asio::post(io, [this] {
+  asio::post(accept_loop(), [this] {
     asio::error_code ec;
     if (acceptor) acceptor->close(ec);
     if (stop_timer) stop_timer->cancel();
@@ -344,6 +356,7 @@ void Target::Impl::shutdown() {
       }
     }
     for (auto& conn : open) conn->abort("target stopping", true);
+    for (auto& guard : work) guard.reset();  // each loop ends once its connections are closed
   });
 }
 
@@ -393,7 +406,7 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   asio::error_code ec;
-  m_impl->acceptor.emplace(m_impl->io);
+  m_impl->acceptor.emplace(m_impl->accept_loop());
   m_impl->acceptor->assign(addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
                            fd, ec);
   if (ec) return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
@@ -404,12 +417,13 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
 void Target::start() {
   Impl& impl = *m_impl;
   if (!impl.acceptor || !impl.threads.empty()) return;
-  impl.stop_timer.emplace(impl.io);
-  impl.retry_timer.emplace(impl.io);
+  impl.stop_timer.emplace(impl.accept_loop());
+  impl.retry_timer.emplace(impl.accept_loop());
+  for (auto& loop : impl.loops) impl.work.push_back(asio::make_work_guard(*loop));
   impl.accept();
   impl.poll_stop();
-  for (unsigned i = 0; i < impl.options.threads; ++i) {
-    impl.threads.emplace_back([&impl] { impl.io.run(); });
+  for (auto& loop : impl.loops) {
+    impl.threads.emplace_back([&io = *loop] { io.run(); });
   }
 }
 

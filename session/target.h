@@ -2,15 +2,17 @@
 // phase, then a minimal full feature phase) on an event loop.
 //
 // Concurrency: a fixed number of event-loop threads (TargetOptions::threads, default one per
-// core) serve every connection; no thread belongs to a connection or a session, so idle,
-// slow-drip and established connections cost memory (a few KiB each) and a descriptor, never a
-// thread. The loop is standalone Asio (Debian libasio-dev: header-only, epoll underneath, a
-// strand per connection so its handlers never run at once); it stays inside target.cpp, so
-// users of this header do not inherit it. A login costs microseconds of CPU and runs on the
-// loop. Limits make exhaustion expensive for an attacker and harmless for initiators: a deadline
-// for the whole login, a cap on connections not yet logged in (the oldest is evicted when full)
-// and on such connections per source address, and headers that cannot be valid are answered or
-// closed on their first 48 bytes. Each limit logs once when it first bites and counts in stats().
+// core), each running its own loop; a connection is placed on one loop when it is accepted and
+// stays there, so its handlers never run at once and no lock or hand-off sits on a login's path.
+// No thread belongs to a connection or a session: idle, slow-drip and established connections
+// cost memory (about 1.4 KiB each, see README Performance) and a descriptor, never a thread. The
+// loops are standalone Asio (Debian libasio-dev: header-only, epoll underneath), used inside
+// target.cpp only, so users of this header do not inherit it. A login costs microseconds of CPU
+// and runs on its loop. Limits make exhaustion expensive for an attacker and harmless for
+// initiators: a deadline for the whole login, a cap on connections not yet logged in (the oldest
+// is evicted when full) and on such connections per source address, and headers that cannot be
+// valid are answered or closed on their first 48 bytes. Each limit logs once when it first
+// bites and counts in stats().
 #ifndef MULTICHAP_SESSION_TARGET_H
 #define MULTICHAP_SESSION_TARGET_H
 

@@ -124,7 +124,7 @@ void TargetConnection::tick(Clock::time_point now) {
   const std::string why = "no full feature phase within the login deadline of " +
                           std::to_string(m_options.login_timeout.count()) + " ms";
   if (m_phase == Phase::await_login) {
-    log("connection from " + m_peer + " closed before login: " + why);
+    if (m_options.log) log("connection from " + m_peer + " closed before login: " + why);
     finish();
     return;
   }
@@ -133,7 +133,7 @@ void TargetConnection::tick(Clock::time_point now) {
 
 void TargetConnection::peer_closed(const std::string& why) {
   if (m_phase == Phase::await_login) {
-    log("connection from " + m_peer + " closed before login: " + why);
+    if (m_options.log) log("connection from " + m_peer + " closed before login: " + why);
   } else if (m_phase == Phase::login) {
     abandon(why);
     return;
@@ -151,7 +151,7 @@ void TargetConnection::abort(const std::string& reason) {
 }
 
 void TargetConnection::abandon(const std::string& why) {
-  log("login from " + m_peer + " abandoned: " + why);
+  if (m_options.log) log("login from " + m_peer + " abandoned: " + why);
   m_registry.add(&TargetStats::logins_failed);
   finish();
 }
@@ -163,21 +163,24 @@ TargetConnection::Verdict TargetConnection::on_header(
   const std::uint8_t opcode = opcode_of(bhs);
   const std::uint32_t length = data_length_of(bhs);
   const bool login_pdu = opcode == static_cast<std::uint8_t>(Opcode::login_request);
-  const std::string too_long =
-      "DataSegmentLength " + std::to_string(length) + " exceeds the limit of ";
+  const auto too_long = [length] {
+    return "DataSegmentLength " + std::to_string(length) + " exceeds the limit of ";
+  };
   switch (m_phase) {
     case Phase::await_login:
       if (!login_pdu) {
         // RFC 7143 §6.3: a non-login PDU before login: drop the connection.
-        log("connection from " + m_peer + ": " + opcode_name(opcode) +
-            " before login, dropping the connection");
+        if (m_options.log)
+          log("connection from " + m_peer + ": " + opcode_name(opcode) +
+              " before login, dropping the connection");
         m_registry.add(&TargetStats::logins_failed);
         finish();
         return Verdict::stop;
       }
       if (length > kDefaultMaxRecvDataSegment) {
-        log("connection from " + m_peer + " closed before login: " + too_long +
-            std::to_string(kDefaultMaxRecvDataSegment));
+        if (m_options.log)
+          log("connection from " + m_peer + " closed before login: " + too_long() +
+              std::to_string(kDefaultMaxRecvDataSegment));
         finish();
         return Verdict::stop;
       }
@@ -190,14 +193,15 @@ TargetConnection::Verdict TargetConnection::on_header(
         return Verdict::stop;
       }
       if (length > kDefaultMaxRecvDataSegment) {
-        abandon(too_long + std::to_string(kDefaultMaxRecvDataSegment));
+        abandon(too_long() + std::to_string(kDefaultMaxRecvDataSegment));
         return Verdict::stop;
       }
       return Verdict::read;
     case Phase::full_feature: {
       if (length > kFullFeatureMaxData) {
-        log("connection from " + m_peer + " (" + m_initiator_name + ") closed: " + too_long +
-            std::to_string(kFullFeatureMaxData));
+        if (m_options.log)
+          log("connection from " + m_peer + " (" + m_initiator_name + ") closed: " + too_long() +
+              std::to_string(kFullFeatureMaxData));
         finish();
         return Verdict::stop;
       }
@@ -248,8 +252,9 @@ void TargetConnection::respond(bool transit, std::uint8_t csg, std::uint8_t nsg,
 
 void TargetConnection::fail_login(std::uint8_t csg, const LoginFailure& failure) {
   respond(false, csg, 0, 0, failure.status, failure.keys);
-  log("login from " + m_peer + (m_initiator_name.empty() ? "" : " (" + m_initiator_name + ")") +
-      " failed: " + status_text(failure.status) + ": " + failure.reason);
+  if (m_options.log)
+    log("login from " + m_peer + (m_initiator_name.empty() ? "" : " (" + m_initiator_name + ")") +
+        " failed: " + status_text(failure.status) + ": " + failure.reason);
   m_registry.add(&TargetStats::logins_failed);
   finish();
 }
@@ -464,9 +469,11 @@ void TargetConnection::on_complete_request(const LoginRequest& req) {
     if (m_auth && m_auth->algorithm())
       algorithm = std::string(algorithm_name(*m_auth->algorithm()));
     m_registry.add(&TargetStats::logins_succeeded);
-    log("login from " + m_peer + " (" + m_initiator_name + ") succeeded: algorithm=" + algorithm +
-        " mutual=" + (m_auth && m_auth->mutual() ? "yes" : "no") + " tsih=" + std::to_string(tsih) +
-        " cid=" + std::to_string(m_cid) + (m_leading ? " (leading)" : " (added connection)"));
+    if (m_options.log)
+      log("login from " + m_peer + " (" + m_initiator_name + ") succeeded: algorithm=" + algorithm +
+          " mutual=" + (m_auth && m_auth->mutual() ? "yes" : "no") +
+          " tsih=" + std::to_string(tsih) + " cid=" + std::to_string(m_cid) +
+          (m_leading ? " (leading)" : " (added connection)"));
     m_auth.reset();  // challenges and state wiped; nothing of the login is kept
     m_negotiated = KeyList{};
     m_phase = Phase::full_feature;
@@ -498,8 +505,9 @@ void TargetConnection::on_logout(const Pdu& pdu) {
   r.max_cmd_sn = m_exp_cmd_sn + 31;
   send(encode(r));
   m_registry.add(&TargetStats::logouts);
-  log("logout from " + m_peer + " (" + m_initiator_name + ") tsih=" + std::to_string(m_tsih) +
-      " cid=" + std::to_string(m_cid));
+  if (m_options.log)
+    log("logout from " + m_peer + " (" + m_initiator_name + ") tsih=" + std::to_string(m_tsih) +
+        " cid=" + std::to_string(m_cid));
   finish();
 }
 
