@@ -34,7 +34,9 @@
 #include "bench/suites.h"
 #include "session/initiator.h"
 #include "session/initiator_login.h"
+#include "session/session_registry.h"
 #include "session/target.h"
+#include "session/target_connection.h"
 
 extern char** environ;
 
@@ -369,6 +371,51 @@ void run_logins(benchmark::State& state, std::uint16_t port) {
   if (failures > 0) state.SkipWithError("some logins failed");
 }
 
+// A whole iSCSI login (security and operational stages, then a Logout) between the two sans-I/O
+// machines, InitiatorLogin and TargetConnection, in memory: what a login costs in CPU, with no
+// socket or thread involved.
+void run_machines(benchmark::State& state, Algorithm alg, bool mutual) {
+  auto chap = std::make_shared<ChapTargetConfig>();
+  chap->accounts.push_back(ChapCredentials{kUser, Secret::from_text(kSecret)});
+  chap->local = ChapCredentials{kTargetName, Secret::from_text(kTargetSecret)};
+  TargetOptions options;
+  options.target_name = kTargetName;
+  options.chap = chap;
+  options.backend = make_default_backend().value();
+  SessionRegistry registry(8);
+  auto config = std::make_shared<ChapInitiatorConfig>();
+  config->local = ChapCredentials{kUser, Secret::from_text(kSecret)};
+  if (mutual) config->target = ChapCredentials{kTargetName, Secret::from_text(kTargetSecret)};
+  config->policy.algorithms = {alg};
+  auto auth = InitiatorAuthenticator::create(config, options.backend).value();
+  LogoutRequest logout;
+  logout.itt = 2;
+  std::int64_t failures = 0;
+  for (auto _ : state) {
+    auth->rewind();
+    TargetConnection target(options, registry, "bench", Clock::now());
+    InitiatorLoginParams params;
+    params.initiator_name = "iqn.2026-11.org.multichap:load";
+    params.target_name = kTargetName;
+    params.isid = {0x80, 0, 0, 1, 0, 0};
+    params.itt = 1;
+    InitiatorLogin login(std::move(params), *auth);
+    login.start();
+    for (int round = 0; round < 16 && !login.done(); ++round) {
+      target.receive(login.take_output(), Clock::now());
+      login.receive(target.take_output());
+    }
+    if (!login.succeeded()) ++failures;
+    logout.exp_stat_sn = login.exp_stat_sn();
+    target.receive(encode(logout).serialize(), Clock::now());
+    benchmark::DoNotOptimize(target.take_output());
+  }
+  state.counters["logins_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["failures"] = static_cast<double>(failures);
+  if (failures > 0) state.SkipWithError("some logins failed");
+}
+
 // Started on first use, so filtering these benchmarks out starts no server.
 OurTarget& ours() {
   static OurTarget instance;
@@ -430,6 +477,12 @@ void run_latency(benchmark::State& state, std::uint16_t port, Algorithm alg, boo
 }  // namespace
 
 void register_login_benchmarks() {
+  benchmark::RegisterBenchmark("login_machines/ours/md5", [](benchmark::State& state) {
+    run_machines(state, Algorithm::md5, false);
+  });
+  benchmark::RegisterBenchmark("login_machines/ours/sha256_mutual", [](benchmark::State& state) {
+    run_machines(state, Algorithm::sha256, true);
+  });
   for (const int n : kConcurrency) {
     auto* b = benchmark::RegisterBenchmark("login_loopback/ours/md5", [](benchmark::State& state) {
       if (!ours().target) {

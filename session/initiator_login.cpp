@@ -84,9 +84,10 @@ void InitiatorLogin::start() {
 }
 
 void InitiatorLogin::send_keys(const KeyList& keys) {
-  note(std::string("-> [") + stage_name(m_stage) +
-       (m_transit ? " T=1 -> " + std::string(stage_name(m_nsg)) : " T=0") + "] " +
-       describe_keys(keys));
+  if (m_params.transcript)
+    note(std::string("-> [") + stage_name(m_stage) +
+         (m_transit ? " T=1 -> " + std::string(stage_name(m_nsg)) : " T=0") + "] " +
+         describe_keys(keys));
   m_sent = keys;
   m_request_text = build_text(keys);
   m_request_pos = 0;
@@ -232,7 +233,7 @@ void InitiatorLogin::on_pdu(const Pdu& pdu) {
 
 void InitiatorLogin::on_failure_status(const LoginResponse& resp) {
   if (m_params.leading) m_last_status = resp.status;
-  note("<- status " + status_text(resp.status));
+  if (m_params.transcript) note("<- status " + status_text(resp.status));
   // Whether the failure is about our offer (session/offer_fallback.h).
   const OfferRefusal refusal = refusal_of(m_stage, m_sent, m_auth, resp);
   const std::uint8_t cls = static_cast<std::uint8_t>(resp.status >> 8);
@@ -274,9 +275,10 @@ void InitiatorLogin::on_complete_response(const LoginResponse& resp) {
     fail(make_error(ErrorKind::protocol, "target's login text: " + keys.error().message), false);
     return;
   }
-  note(std::string("<- [") + stage_name(resp.csg) +
-       (resp.transit ? " T=1 -> " + std::string(stage_name(resp.nsg)) : " T=0") + "] " +
-       describe_keys(*keys));
+  if (m_params.transcript)
+    note(std::string("<- [") + stage_name(resp.csg) +
+         (resp.transit ? " T=1 -> " + std::string(stage_name(resp.nsg)) : " T=0") + "] " +
+         describe_keys(*keys));
 
   KeyList out;
   if (m_stage == kSecurityStage) {
