@@ -1,13 +1,14 @@
 // login_loopback/{ours,tgtd}/md5/N: N initiators log in (one-way CHAP-MD5, then log out) at once
-// over loopback TCP, against our Target (in this process) and against tgtd (started here), with
-// the same client (our InitiatorSession) and the same algorithm (MD5, the one both speak).
+// over loopback TCP, against `multichap serve` and against tgtd (each a process started here), with
+// the same client (an Asio load client driving InitiatorLogin machines, N logins in flight on one
+// thread) and the same algorithm (MD5, the one both speak).
 // Reports logins per second of wall time.
 // login_loopback_idle/{ours,tgtd}/md5/N: the same while 5,000 idle connections (from 250 loopback
 // source addresses, never sending a byte) are held open against that target.
 // login_latency_idle/ours/sha256_mutual, login_latency_idle/tgtd/md5: one valid login while the
 // 5,000 idle connections are held (our goal: a mutual SHA-256 login under 100 ms).
-// idle_memory/{ours,tgtd}: resident memory the target spends per idle connection (VmRSS before
-// and after opening the 5,000: ours is this process, tgtd its own).
+// idle_memory/{ours,tgtd}: resident memory the target process spends per idle connection (its
+// VmRSS before and after the 5,000 are opened).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/serve_process.h"
 #include "bench/suites.h"
 #include "session/initiator.h"
 #include "session/initiator_login.h"
@@ -162,26 +164,18 @@ class Tgtd {
   bool m_ready = false;
 };
 
-// Our target with the same account (and an identity for mutual CHAP), on a free port. The idle
-// rows hold 5,000 connections for the whole run: the login deadline and the cap on connections
-// not logged in are raised so that none is closed or evicted while they are measured.
+// Our target: `multichap serve` in its own process, as tgtd is, with the same account (and an
+// identity for mutual CHAP). The idle rows hold 5,000 connections for the whole run: the login
+// deadline and the cap on connections not logged in are raised so that none is closed or evicted
+// while they are measured; the per-source cap stays at its default (64; the clients come from 250
+// addresses).
 struct OurTarget {
-  std::unique_ptr<Target> target;
-  OurTarget() {
-    auto chap = std::make_shared<ChapTargetConfig>();
-    chap->accounts.push_back(ChapCredentials{kUser, Secret::from_text(kSecret)});
-    chap->local = ChapCredentials{kTargetName, Secret::from_text(kTargetSecret)};
-    TargetOptions options;
-    options.target_name = kTargetName;
-    options.chap = chap;
-    options.login_timeout = Millis(600000);
-    options.max_unauthenticated = 2 * kIdle;
-    auto created = Target::create(std::move(options));
-    if (!created) return;
-    if (!(*created)->listen(Endpoint{"127.0.0.1", 0})) return;
-    target = std::move(created).value();
-    target->start();
-  }
+  ServeProcess serve{{"--target", kTargetName, "--user", kUser, "--target-user", kTargetName,
+                      "--login-timeout", "600", "--max-unauthenticated", "10000"},
+                     {std::string("MULTICHAP_SECRET=") + kSecret,
+                      std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret}};
+  bool ready() const { return serve.ready(); }
+  std::uint16_t port() const { return serve.port(); }
 };
 
 // A TCP connection to 127.0.0.1:port from the loopback address 127.0.2.(1 + host % 250): each
@@ -442,7 +436,7 @@ IdleHold hold_idle(std::uint16_t port, pid_t pid) {
   return hold;
 }
 IdleHold& ours_idle() {
-  static IdleHold hold = hold_idle(ours().target->port(), 0);
+  static IdleHold hold = hold_idle(ours().port(), ours().serve.pid());
   return hold;
 }
 IdleHold& tgtd_idle() {
@@ -485,11 +479,11 @@ void register_login_benchmarks() {
   });
   for (const int n : kConcurrency) {
     auto* b = benchmark::RegisterBenchmark("login_loopback/ours/md5", [](benchmark::State& state) {
-      if (!ours().target) {
+      if (!ours().ready()) {
         state.SkipWithError("our target did not start");
         return;
       }
-      run_logins(state, ours().target->port());
+      run_logins(state, ours().port());
     });
     b->Arg(n)->UseRealTime()->MinTime(0.2);
     auto* t = benchmark::RegisterBenchmark("login_loopback/tgtd/md5", [](benchmark::State& state) {
@@ -505,7 +499,7 @@ void register_login_benchmarks() {
   // The same with 5,000 idle connections held against each target (registered after the rows
   // above, so those run without them).
   benchmark::RegisterBenchmark("idle_memory/ours", [](benchmark::State& state) {
-    if (!ours().target) return state.SkipWithError("our target did not start");
+    if (!ours().ready()) return state.SkipWithError("our target did not start");
     report_memory(state, ours_idle());
   })->Iterations(1);
   benchmark::RegisterBenchmark("idle_memory/tgtd", [](benchmark::State& state) {
@@ -514,9 +508,9 @@ void register_login_benchmarks() {
   })->Iterations(1);
   benchmark::RegisterBenchmark("login_latency_idle/ours/sha256_mutual",
                                [](benchmark::State& state) {
-                                 if (!ours().target)
+                                 if (!ours().ready())
                                    return state.SkipWithError("our target did not start");
-                                 run_latency(state, ours().target->port(), Algorithm::sha256, true,
+                                 run_latency(state, ours().port(), Algorithm::sha256, true,
                                              ours_idle());
                                })
       ->UseManualTime()
@@ -535,10 +529,10 @@ void register_login_benchmarks() {
   for (const int n : kConcurrency) {
     benchmark::RegisterBenchmark("login_loopback_idle/ours/md5",
                                  [](benchmark::State& state) {
-                                   if (!ours().target)
+                                   if (!ours().ready())
                                      return state.SkipWithError("our target did not start");
                                    ours_idle();
-                                   run_logins(state, ours().target->port());
+                                   run_logins(state, ours().port());
                                  })
         ->Arg(n)
         ->UseRealTime()

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   multichap::bench::register_chap_benchmarks();
   multichap::bench::register_exchange_benchmarks();
   multichap::bench::register_login_benchmarks();
+  multichap::bench::register_serve_storm_benchmarks();
 
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -17,6 +17,9 @@ void register_exchange_benchmarks();
 // login_loopback/{ours,tgtd}/md5/N: N concurrent logins over loopback TCP against our target
 // and against a tgtd started by the benchmark (bench/login_bench.cpp).
 void register_login_benchmarks();
+// serve_storm/*: the `multichap serve` process with 10,000 idle and dripping connections, and with
+// 10,000 established sessions, while valid logins run (bench/serve_storm_bench.cpp).
+void register_serve_storm_benchmarks();
 
 }  // namespace multichap::bench
 

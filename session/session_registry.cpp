@@ -24,12 +24,10 @@ Result<std::uint16_t> SessionRegistry::join(const Isid& isid, const std::string&
   std::lock_guard<std::mutex> lock(m_mutex);
   if (leading) {
     // Session reinstatement (same ISID and initiator, TSIH 0) replaces the old session record.
-    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
-      if (it->second.isid == isid && it->second.initiator_name == initiator_name) {
-        it = m_sessions.erase(it);
-      } else {
-        ++it;
-      }
+    const auto key = std::make_pair(initiator_name, isid);
+    if (const auto old = m_by_initiator.find(key); old != m_by_initiator.end()) {
+      m_sessions.erase(old->second);
+      m_by_initiator.erase(old);
     }
     if (m_sessions.size() >= 0xffff) {
       return make_error(ErrorKind::policy, "no TSIH left: 65,535 sessions are open");
@@ -38,6 +36,7 @@ Result<std::uint16_t> SessionRegistry::join(const Isid& isid, const std::string&
     while (fresh == 0 || m_sessions.count(fresh) != 0) ++fresh;
     m_next_tsih = static_cast<std::uint16_t>(fresh + 1);
     m_sessions[fresh] = Session{isid, initiator_name, {cid}, discovery};
+    m_by_initiator[key] = fresh;
     return fresh;
   }
   const auto it = m_sessions.find(tsih);
@@ -60,7 +59,9 @@ void SessionRegistry::leave(std::uint16_t tsih, std::uint16_t cid) {
   if (it == m_sessions.end()) return;
   auto& cids = it->second.cids;
   cids.erase(std::remove(cids.begin(), cids.end(), cid), cids.end());
-  if (cids.empty()) m_sessions.erase(it);
+  if (!cids.empty()) return;
+  m_by_initiator.erase(std::make_pair(it->second.initiator_name, it->second.isid));
+  m_sessions.erase(it);
 }
 
 std::size_t SessionRegistry::session_count() const {

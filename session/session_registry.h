@@ -60,6 +60,8 @@ class SessionRegistry {
   const std::uint16_t m_max_per_session;
   mutable std::mutex m_mutex;                   // guards everything below
   std::map<std::uint16_t, Session> m_sessions;  // by TSIH
+  // TSIH by (InitiatorName, ISID): finds the session a leading login reinstates without a scan.
+  std::map<std::pair<std::string, Isid>, std::uint16_t> m_by_initiator;
   std::uint16_t m_next_tsih = 1;
   TargetStats m_stats;
 };
