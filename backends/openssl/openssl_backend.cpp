@@ -10,6 +10,8 @@
 #include <array>
 #include <limits>
 
+#include "backends/random_pool.h"
+
 namespace multichap {
 
 namespace {
@@ -55,6 +57,31 @@ inline EVP_MD_CTX* thread_context() {
   return t_ctx != nullptr ? t_ctx : create_thread_context();
 }
 
+// The calling thread's pool of RAND_bytes output (backends/random_pool.h), same pattern.
+thread_local RandomPool* t_pool = nullptr;
+
+RandomPool& thread_pool() {
+  if (t_pool == nullptr) {
+    thread_local RandomPool owner;  // wiped when the thread exits
+    t_pool = &owner;
+  }
+  return *t_pool;
+}
+
+// RAND_bytes takes an int length: large fills go in pieces.
+bool rand_bytes(void*, MutableByteView out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const std::size_t n = std::min<std::size_t>(out.size() - done, 1 << 20);
+    if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
+      ERR_clear_error();
+      return false;
+    }
+    done += n;
+  }
+  return true;
+}
+
 class OpenSslBackend final : public HashBackend {
  public:
   OpenSslBackend() {
@@ -93,16 +120,11 @@ class OpenSslBackend final : public HashBackend {
     return compute(alg, parts, out);
   }
 
+  // Bytes of RAND_bytes (the configured provider's DRBG), drawn 1 KiB at a time into the
+  // thread's pool and handed out once each.
   Result<void> random(MutableByteView out) const override {
-    // RAND_bytes takes an int length; challenges are at most 1024 bytes, but stay correct.
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const std::size_t n = std::min<std::size_t>(out.size() - done, 1 << 20);
-      if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
-        ERR_clear_error();
-        return make_error(ErrorKind::backend, "openssl: RAND_bytes failed");
-      }
-      done += n;
+    if (!thread_pool().take(out, &rand_bytes, nullptr)) {
+      return make_error(ErrorKind::backend, "openssl: RAND_bytes failed");
     }
     return {};
   }
