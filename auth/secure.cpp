@@ -12,9 +12,16 @@ std::atomic<std::uint64_t> g_wiped{0};
 }  // namespace
 
 void secure_wipe(void* p, std::size_t n) {
-  volatile std::uint8_t* bytes = static_cast<volatile std::uint8_t*>(p);
-  for (std::size_t i = 0; i < n; ++i) bytes[i] = 0;
+  if (n == 0) return;
+  std::memset(p, 0, n);
+  // The asm statement claims to read the memory at p, so the memset above is not a dead store
+  // the optimizer may drop (the technique of glibc's explicit_bzero and BoringSSL's
+  // OPENSSL_cleanse); a word-wide memset instead of a volatile byte loop.
+#if defined(__GNUC__)
+  __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
   std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
 }
 
 bool constant_time_equal(ByteView a, ByteView b) {

@@ -16,9 +16,21 @@ Error protocol_error(std::string message) {
   return make_error(ErrorKind::protocol, std::move(message));
 }
 
+// Key names are short (CHAP_A, AuthMethod): a length check and an inline byte loop instead of
+// a call to memcmp per comparison.
+inline bool same_key(const std::string& a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* p = a.data();
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    if (p[i] != b[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 KeyList::KeyList(std::initializer_list<KeyValue> items) {
+  m_items.reserve(items.size());
   for (const auto& item : items) set(item.key, item.value);
 }
 
@@ -30,7 +42,7 @@ Result<void> KeyList::add(std::string key, std::string value) {
 
 void KeyList::set(std::string_view key, std::string value) {
   for (auto& item : m_items) {
-    if (item.key == key) {
+    if (same_key(item.key, key)) {
       item.value = std::move(value);
       return;
     }
@@ -40,7 +52,7 @@ void KeyList::set(std::string_view key, std::string value) {
 
 const std::string* KeyList::find(std::string_view key) const {
   for (const auto& item : m_items) {
-    if (item.key == key) return &item.value;
+    if (same_key(item.key, key)) return &item.value;
   }
   return nullptr;
 }
