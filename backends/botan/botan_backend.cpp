@@ -139,7 +139,36 @@ class BotanBackend final : public HashBackend {
   std::array<bool, 4> m_supported{};
 };
 
+// The raw baseline: one HashFunction, reused.
+class BotanRawDigest final : public RawDigest {
+ public:
+  explicit BotanRawDigest(std::unique_ptr<Botan::HashFunction> hash) : m_hash(std::move(hash)) {}
+  bool digest(ByteView input, std::uint8_t* out) override {
+    try {
+      m_hash->update(input.data(), input.size());
+      m_hash->final(out);
+      return true;
+    } catch (const std::exception&) {
+      m_hash->clear();
+      return false;
+    }
+  }
+
+ private:
+  std::unique_ptr<Botan::HashFunction> m_hash;
+};
+
 }  // namespace
+
+std::unique_ptr<RawDigest> make_botan_raw_digest(Algorithm alg) {
+  try {
+    auto hash = Botan::HashFunction::create(botan_name(alg));
+    if (!hash) return nullptr;
+    return std::make_unique<BotanRawDigest>(std::move(hash));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
 
 std::shared_ptr<const HashBackend> make_botan_backend() {
   static const std::shared_ptr<const HashBackend> backend = std::make_shared<BotanBackend>();

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <memory>
+#include <string_view>
 
 #include "backends/random_pool.h"
 
@@ -157,7 +159,48 @@ class OpenSslBackend final : public HashBackend {
   std::array<EVP_MD*, 4> m_mds{};
 };
 
+// The raw baseline: what a hand-written caller does, one fetched EVP_MD and one EVP_MD_CTX.
+class OpenSslRawDigest final : public RawDigest {
+ public:
+  OpenSslRawDigest(EVP_MD* md, EVP_MD_CTX* ctx) : m_md(md), m_ctx(ctx) {}
+  ~OpenSslRawDigest() override {
+    EVP_MD_CTX_free(m_ctx);
+    EVP_MD_free(m_md);
+  }
+  OpenSslRawDigest(const OpenSslRawDigest&) = delete;
+  OpenSslRawDigest& operator=(const OpenSslRawDigest&) = delete;
+
+  bool digest(ByteView input, std::uint8_t* out) override {
+    unsigned int written = 0;
+    return EVP_DigestInit_ex2(m_ctx, m_md, nullptr) == 1 &&
+           EVP_DigestUpdate(m_ctx, input.data(), input.size()) == 1 &&
+           EVP_DigestFinal_ex(m_ctx, out, &written) == 1;
+  }
+
+ private:
+  EVP_MD* m_md;
+  EVP_MD_CTX* m_ctx;
+};
+
 }  // namespace
+
+std::unique_ptr<RawDigest> make_openssl_raw_digest(Algorithm alg) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, openssl_name(alg), nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (md == nullptr || ctx == nullptr) {
+    EVP_MD_free(md);
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return nullptr;
+  }
+  auto raw = std::make_unique<OpenSslRawDigest>(md, ctx);
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> probe{};
+  if (!raw->digest(ByteView(std::string_view("abc")), probe.data())) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  return raw;
+}
 
 std::shared_ptr<const HashBackend> make_openssl_backend() {
   static const std::shared_ptr<const HashBackend> backend = std::make_shared<OpenSslBackend>();
