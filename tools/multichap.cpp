@@ -24,6 +24,7 @@ commands:
   response     compute one CHAP response (for debugging interop)
   serve        run an iSCSI target (login phase) that authenticates initiators with CHAP
   login        log into an iSCSI target with CHAP (with no --portal: into an embedded one)
+  bench        hash throughput and CHAP operation rates per backend and algorithm
 
 Run 'multichap COMMAND --help' for a command's options.
 Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
@@ -188,6 +189,7 @@ int dispatch(int argc, char** argv) {
   if (command == "response") return run_response(args);
   if (command == "serve") return run_serve(args);
   if (command == "login") return run_login(args);
+  if (command == "bench") return run_bench(args);
   std::cerr << "multichap: unknown command '" << command << "'\n\n" << kUsage;
   return kExitUsage;
 }
