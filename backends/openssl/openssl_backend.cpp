@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string_view>
 
+#include "auth/secure.h"
 #include "backends/random_pool.h"
 
 namespace multichap {
@@ -144,16 +146,36 @@ class OpenSslBackend final : public HashBackend {
     if (ctx == nullptr || EVP_DigestInit_ex2(ctx, m_mds[slot(alg)], nullptr) != 1) {
       return make_error(ErrorKind::backend, "openssl: digest initialisation failed");
     }
-    for (const ByteView part : parts) {
-      if (part.size() > 0 && EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) {
-        return make_error(ErrorKind::backend, "openssl: digest update failed");
-      }
-    }
+    if (!update(ctx, parts)) return make_error(ErrorKind::backend, "openssl: digest update failed");
     unsigned int written = 0;
     if (EVP_DigestFinal_ex(ctx, out.data(), &written) != 1 || written != size) {
       return make_error(ErrorKind::backend, "openssl: digest finalisation failed");
     }
     return size;
+  }
+
+  // Small multi-part inputs (a CHAP response: id, secret, challenge) are gathered into one
+  // stack buffer and fed in one EVP_DigestUpdate: each update is a provider dispatch, about
+  // 10 ns, more than copying 50 bytes. The buffer holds the secret, so it is wiped after.
+  static bool update(EVP_MD_CTX* ctx, std::initializer_list<ByteView> parts) {
+    constexpr std::size_t kGather = 256;
+    std::size_t total = 0;
+    for (const ByteView part : parts) total += part.size();
+    if (parts.size() > 1 && total <= kGather) {
+      std::array<std::uint8_t, kGather> buffer;  // NOLINT: only the gathered bytes are read
+      std::size_t at = 0;
+      for (const ByteView part : parts) {
+        if (part.size() > 0) std::memcpy(buffer.data() + at, part.data(), part.size());
+        at += part.size();
+      }
+      const bool ok = EVP_DigestUpdate(ctx, buffer.data(), total) == 1;
+      secure_wipe(buffer.data(), total);
+      return ok;
+    }
+    for (const ByteView part : parts) {
+      if (part.size() > 0 && EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) return false;
+    }
+    return true;
   }
 
   std::array<EVP_MD*, 4> m_mds{};
