@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace multichap {
 
@@ -59,9 +60,10 @@ unsigned auth_keys_of(const KeyList& keys) {
   unsigned bits = 0;
   for (const KeyValue& kv : keys) {
     const std::string& k = kv.key;
-    if (k.size() == 10 && k == "AuthMethod") {
+    // memcmp with a constant length is inlined; std::string::compare is a library call.
+    if (k.size() == 10 && std::memcmp(k.data(), "AuthMethod", 10) == 0) {
       bits |= kAuthMethodKey;
-    } else if (k.size() >= 5 && k.compare(0, 5, "CHAP_") == 0) {
+    } else if (k.size() >= 5 && std::memcmp(k.data(), "CHAP_", 5) == 0) {
       unsigned bit = kChapOther;
       if (k.size() == 6) {
         switch (k[5]) {
@@ -177,27 +179,39 @@ Result<std::string> answer(const ChapCrypto& crypto, Algorithm alg, std::uint8_t
 
 // Verifies a peer's response: correct for expected_secret, and not computed with our own secret
 // (RFC 7143 §9.2.1: such a response means the peer reflected our challenge or shares our secret).
+// The response with our own secret is only computed when the expected one does not match:
+// validate_config() guarantees the two secrets differ, so a response equal to the expected one
+// can equal ours only through a collision of the hash on two secret inputs. A correct login
+// costs one digest here instead of two; a wrong one still learns which of the two it was.
 Result<void> verify(const ChapCrypto& crypto, Algorithm alg, std::uint8_t id, ByteView challenge,
                     ByteView received, const Secret& expected_secret, const Secret* own_secret,
                     std::string_view who) {
   std::array<std::uint8_t, kMaxDigestSize> expected{};
-  std::array<std::uint8_t, kMaxDigestSize> own{};
   MULTICHAP_ASSIGN_OR_RETURN(const std::size_t n,
                              chap_response(crypto, alg, id, expected_secret, challenge, expected));
-  const bool reflected = [&] {
-    if (own_secret == nullptr) return false;
-    const auto r = chap_response(crypto, alg, id, *own_secret, challenge, own);
-    return r.has_value() && constant_time_equal(ByteView(own.data(), n), received);
-  }();
   const bool match = constant_time_equal(ByteView(expected.data(), n), received);
   secure_wipe(expected.data(), expected.size());
-  secure_wipe(own.data(), own.size());
-  if (reflected) {
-    return auth_error(std::string(who) +
-                      "'s CHAP_R was computed with our own secret (RFC 7143 §9.2.1)");
+  if (match) return {};
+  if (own_secret != nullptr) {
+    std::array<std::uint8_t, kMaxDigestSize> own{};
+    const auto r = chap_response(crypto, alg, id, *own_secret, challenge, own);
+    const bool reflected = r.has_value() && constant_time_equal(ByteView(own.data(), n), received);
+    secure_wipe(own.data(), own.size());
+    if (reflected) {
+      return auth_error(std::string(who) +
+                        "'s CHAP_R was computed with our own secret (RFC 7143 §9.2.1)");
+    }
   }
-  if (!match) return auth_error(std::string(who) + "'s CHAP_R does not match (wrong secret?)");
-  return {};
+  return auth_error(std::string(who) + "'s CHAP_R does not match (wrong secret?)");
+}
+
+// A list of one key, built in place (an initializer_list would construct the strings, then
+// copy them).
+KeyList one_key(std::string_view key, std::string value) {
+  KeyList out;
+  out.reserve(1);
+  out.set(key, std::move(value));
+  return out;
 }
 
 template <typename Machine>
@@ -323,7 +337,12 @@ std::string_view ChapInitiator::state_name(State state) {
 
 ChapInitiator::ChapInitiator(std::shared_ptr<const ChapInitiatorConfig> config,
                              std::shared_ptr<const ChapCrypto> crypto, std::vector<Algorithm> offer)
-    : m_config(std::move(config)), m_crypto(std::move(crypto)), m_offer(std::move(offer)) {}
+    : m_config(std::move(config)), m_crypto(std::move(crypto)), m_offer(std::move(offer)) {
+  for (const Algorithm alg : m_offer) {  // the CHAP_A value, the same for every login
+    if (!m_offer_text.empty()) m_offer_text += ',';
+    m_offer_text += std::to_string(*chap_a_number(alg, m_config->policy.numbering));
+  }
+}
 
 Result<std::unique_ptr<ChapInitiator>> ChapInitiator::create(
     std::shared_ptr<const ChapInitiatorConfig> config, std::shared_ptr<const ChapCrypto> crypto) {
@@ -395,7 +414,7 @@ bool ChapInitiator::none_acceptable() const {
 }
 
 Result<KeyList> ChapInitiator::send_auth_method(const KeyList&) {
-  return KeyList{{"AuthMethod", none_acceptable() ? "CHAP,None" : "CHAP"}};
+  return one_key("AuthMethod", none_acceptable() ? "CHAP,None" : "CHAP");
 }
 
 Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
@@ -404,12 +423,7 @@ Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
     return policy_error("target answered AuthMethod=" + value.substr(0, 64) +
                         " to our offer of CHAP");
   }
-  std::string offer;
-  for (const Algorithm alg : m_offer) {
-    if (!offer.empty()) offer += ',';
-    offer += std::to_string(*chap_a_number(alg, m_config->policy.numbering));
-  }
-  return KeyList{{"CHAP_A", offer}};
+  return one_key("CHAP_A", m_offer_text);
 }
 
 Result<KeyList> ChapInitiator::on_auth_none(const KeyList&) {
@@ -609,7 +623,7 @@ Result<KeyList> ChapTarget::on_auth_method(const KeyList& received) {
   ListItems items(*received.find("AuthMethod"));
   for (std::string_view item; items.next(item);) {
     if (item.empty()) return protocol_error("empty item in AuthMethod list");
-    if (item == "CHAP") return KeyList{{"AuthMethod", "CHAP"}};
+    if (item == "CHAP") return one_key("AuthMethod", "CHAP");
   }
   m_reject = KeyList{{"AuthMethod", "Reject"}};
   return policy_error("initiator offered no acceptable AuthMethod (CHAP is required)");
@@ -617,7 +631,7 @@ Result<KeyList> ChapTarget::on_auth_method(const KeyList& received) {
 
 Result<KeyList> ChapTarget::on_auth_none(const KeyList&) {
   m_none = true;
-  return KeyList{{"AuthMethod", "None"}};
+  return one_key("AuthMethod", "None");
 }
 
 Result<KeyList> ChapTarget::on_algorithm_offer(const KeyList& received) {

@@ -16,12 +16,16 @@ Error protocol_error(std::string message) {
   return make_error(ErrorKind::protocol, std::move(message));
 }
 
-// Key names are short (CHAP_A, AuthMethod): a length check and an inline byte loop instead of
-// a call to memcmp per comparison.
+// Key names are short and many share a prefix (CHAP_A, CHAP_I, CHAP_C...): compare the lengths,
+// then the last character, which tells them apart, and only then the rest, inline instead of a
+// call to memcmp.
 inline bool same_key(const std::string& a, std::string_view b) {
-  if (a.size() != b.size()) return false;
+  const std::size_t n = b.size();
+  if (a.size() != n) return false;
+  if (n == 0) return true;
   const char* p = a.data();
-  for (std::size_t i = 0; i < b.size(); ++i) {
+  if (p[n - 1] != b[n - 1]) return false;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
     if (p[i] != b[i]) return false;
   }
   return true;
