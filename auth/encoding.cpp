@@ -31,7 +31,7 @@ constexpr DigitTables make_tables() {
   for (int i = 0; i < 64; ++i) {
     t.base64[static_cast<unsigned char>(kBase64Alphabet[i])] = static_cast<std::int8_t>(i);
   }
-  for (int b = 0; b < 256; ++b) {
+  for (std::size_t b = 0; b < 256; ++b) {
     t.hex_pairs[2 * b] = kHexDigits[b >> 4];
     t.hex_pairs[2 * b + 1] = kHexDigits[b & 15];
   }
