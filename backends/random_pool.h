@@ -8,7 +8,9 @@
 //     provider's DRBG stays the source; Botan: a per-thread ChaCha_RNG seeded from system_rng);
 //   - every byte is handed out once and wiped in the pool as it is handed out;
 //   - the pool is discarded (wiped, refilled) when the process id changed since it was filled
-//     (a fork() child never reuses its parent's bytes) and wiped when its thread exits;
+//     (a fork() child never reuses its parent's bytes; where the kernel offers it the pool also
+//     lives in a MADV_WIPEONFORK page, which a child sees zeroed, i.e. empty, however it was
+//     created) and wiped when its thread exits;
 //   - the part of a request that would not fit a pool goes straight to the generator.
 // Each backend owns one pool per thread (see backends/*/..._backend.cpp); the pools of two
 // backends never share bytes.
@@ -17,7 +19,6 @@
 
 #include <sys/types.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -35,7 +36,7 @@ class RandomPool {
   // Fills a buffer from the library's generator; false on failure (out is then unspecified).
   using Fill = bool (*)(void* context, MutableByteView out);
 
-  RandomPool() = default;
+  RandomPool();
   ~RandomPool();
   RandomPool(const RandomPool&) = delete;
   RandomPool& operator=(const RandomPool&) = delete;
@@ -48,16 +49,29 @@ class RandomPool {
   // Wipes the pool's bytes and marks it empty.
   void discard();
 
-  std::size_t available() const { return kBytes - m_used; }
+  std::size_t available() const { return m_state->available; }
   // The whole buffer, for tests that check handed-out bytes were wiped.
-  ByteView bytes_for_testing() const { return ByteView(m_bytes.data(), m_bytes.size()); }
+  ByteView bytes_for_testing() const { return ByteView(m_state->bytes, kBytes); }
+  // Whether the kernel zeroes the pool in a fork() child (MADV_WIPEONFORK, Linux 4.14+), a
+  // second line of defence behind the process id check.
+  bool wipes_on_fork() const { return m_wipe_on_fork; }
 
  private:
-  bool refill(Fill fill, void* context);
+  // The unused bytes are the last `available` of `bytes`; the rest are zero. A page the kernel
+  // zeroes in a child reads as an empty pool there.
+  struct State {
+    std::size_t available;
+    pid_t pid;
+    std::uint8_t bytes[kBytes];
+  };
 
-  std::array<std::uint8_t, kBytes> m_bytes{};
-  std::size_t m_used = kBytes;  // bytes [m_used, kBytes) are unused; the rest are zero
-  pid_t m_pid = 0;
+  bool refill(Fill fill, void* context);
+  std::uint8_t* unused() { return m_state->bytes + (kBytes - m_state->available); }
+
+  State* m_state;          // m_page when mapped, else &m_inline
+  void* m_page = nullptr;  // an mmap'd page marked MADV_WIPEONFORK, or null
+  bool m_wipe_on_fork = false;
+  State m_inline{};
 };
 
 // Test hook: when set, called with every block of bytes the generator produced for a pool
