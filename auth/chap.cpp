@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace multichap {
 
@@ -17,23 +18,78 @@ Error policy_error(std::string message) {
   return make_error(ErrorKind::policy, std::move(message));
 }
 
-// Splits a list value ("CHAP,None", "7,5") into its items.
-std::vector<std::string_view> split_list(std::string_view value) {
-  std::vector<std::string_view> items;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = value.find(',', start);
-    items.push_back(value.substr(
-        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
+// The items of a list value ("CHAP,None", "7,5"), in order, without allocating: a forward
+// iterator over the comma-separated views.
+class ListItems {
+ public:
+  explicit ListItems(std::string_view value) : m_value(value) {}
+  // Sets item to the next item; false after the last one.
+  bool next(std::string_view& item) {
+    if (m_done) return false;
+    const std::size_t comma = m_value.find(',', m_start);
+    if (comma == std::string_view::npos) {
+      item = m_value.substr(m_start);
+      m_done = true;
+    } else {
+      item = m_value.substr(m_start, comma - m_start);
+      m_start = comma + 1;
+    }
+    return true;
   }
-  return items;
-}
 
-bool has_any_chap_key(const KeyList& keys) {
-  return std::any_of(keys.begin(), keys.end(),
-                     [](const KeyValue& kv) { return kv.key.rfind("CHAP_", 0) == 0; });
+ private:
+  std::string_view m_value;
+  std::size_t m_start = 0;
+  bool m_done = false;
+};
+
+// Which authentication keys a key set carries, found in one pass (classify() asks about six
+// keys; six find() calls would compare every key six times).
+enum KeyBit : unsigned {
+  kAuthMethodKey = 1u << 0,
+  kChapA = 1u << 1,
+  kChapI = 1u << 2,
+  kChapC = 1u << 3,
+  kChapN = 1u << 4,
+  kChapR = 1u << 5,
+  kChapOther = 1u << 6,  // any other CHAP_* key
+  kAnyChap = kChapA | kChapI | kChapC | kChapN | kChapR | kChapOther,
+};
+
+unsigned auth_keys_of(const KeyList& keys) {
+  unsigned bits = 0;
+  for (const KeyValue& kv : keys) {
+    const std::string& k = kv.key;
+    // memcmp with a constant length is inlined; std::string::compare is a library call.
+    if (k.size() == 10 && std::memcmp(k.data(), "AuthMethod", 10) == 0) {
+      bits |= kAuthMethodKey;
+    } else if (k.size() >= 5 && std::memcmp(k.data(), "CHAP_", 5) == 0) {
+      unsigned bit = kChapOther;
+      if (k.size() == 6) {
+        switch (k[5]) {
+          case 'A':
+            bit = kChapA;
+            break;
+          case 'I':
+            bit = kChapI;
+            break;
+          case 'C':
+            bit = kChapC;
+            break;
+          case 'N':
+            bit = kChapN;
+            break;
+          case 'R':
+            bit = kChapR;
+            break;
+          default:
+            break;
+        }
+      }
+      bits |= bit;
+    }
+  }
+  return bits;
 }
 
 // Random identifier and a challenge of max(configured, digest size) bytes (RFC 7143 §9.2.1:
@@ -55,16 +111,39 @@ Result<void> make_challenge(const ChapCrypto& crypto, const ChapPolicy& policy, 
   return {};
 }
 
+// A decoded CHAP_C or CHAP_R on the stack: no allocation per received value. Wiped when it goes
+// out of scope (only the bytes written: the rest was never touched).
+class DecodedValue {
+ public:
+  DecodedValue() = default;
+  DecodedValue(const DecodedValue&) = delete;
+  DecodedValue& operator=(const DecodedValue&) = delete;
+  ~DecodedValue() { secure_wipe(m_bytes.data(), m_size); }
+
+  Result<void> decode(const std::string& value) {
+    MULTICHAP_ASSIGN_OR_RETURN(
+        m_size, decode_binary_into(value, MutableByteView(m_bytes.data(), kMaxBinaryValueBytes)));
+    return {};
+  }
+  const std::uint8_t* data() const { return m_bytes.data(); }
+  std::size_t size() const { return m_size; }
+
+ private:
+  std::array<std::uint8_t, kMaxBinaryValueBytes> m_bytes;  // NOLINT: written before it is read
+  std::size_t m_size = 0;
+};
+
 // Decodes and checks a CHAP_R value: binary, exactly the digest size of alg.
-Result<SecureBytes> decode_response(const std::string& value, Algorithm alg) {
-  auto decoded = decode_binary(value, kMaxBinaryValueBytes);
-  if (!decoded) return protocol_error("CHAP_R: " + decoded.error().message);
-  if (decoded->size() != digest_size(alg)) {
-    return protocol_error("CHAP_R is " + std::to_string(decoded->size()) + " bytes; " +
+Result<void> decode_response(const std::string& value, Algorithm alg, DecodedValue& out) {
+  if (auto decoded = out.decode(value); !decoded) {
+    return protocol_error("CHAP_R: " + decoded.error().message);
+  }
+  if (out.size() != digest_size(alg)) {
+    return protocol_error("CHAP_R is " + std::to_string(out.size()) + " bytes; " +
                           std::string(algorithm_info(alg).display) + " responses are " +
                           std::to_string(digest_size(alg)));
   }
-  return decoded;
+  return {};
 }
 
 Result<std::uint8_t> decode_identifier(const std::string& value) {
@@ -73,15 +152,17 @@ Result<std::uint8_t> decode_identifier(const std::string& value) {
   return static_cast<std::uint8_t>(*n);
 }
 
-Result<SecureBytes> decode_challenge(const std::string& value, const ChapPolicy& policy) {
-  auto decoded = decode_binary(value, kMaxBinaryValueBytes);
-  if (!decoded) return protocol_error("CHAP_C: " + decoded.error().message);
-  if (decoded->size() < policy.min_peer_challenge_size) {
-    return policy_error("CHAP_C is " + std::to_string(decoded->size()) +
+Result<void> decode_challenge(const std::string& value, const ChapPolicy& policy,
+                              DecodedValue& out) {
+  if (auto decoded = out.decode(value); !decoded) {
+    return protocol_error("CHAP_C: " + decoded.error().message);
+  }
+  if (out.size() < policy.min_peer_challenge_size) {
+    return policy_error("CHAP_C is " + std::to_string(out.size()) +
                         " bytes, shorter than the minimum of " +
                         std::to_string(policy.min_peer_challenge_size));
   }
-  return decoded;
+  return {};
 }
 
 // Computes our answer to a peer's challenge, encoded like the challenge was (tgt and others
@@ -98,27 +179,39 @@ Result<std::string> answer(const ChapCrypto& crypto, Algorithm alg, std::uint8_t
 
 // Verifies a peer's response: correct for expected_secret, and not computed with our own secret
 // (RFC 7143 §9.2.1: such a response means the peer reflected our challenge or shares our secret).
+// The response with our own secret is only computed when the expected one does not match:
+// validate_config() guarantees the two secrets differ, so a response equal to the expected one
+// can equal ours only through a collision of the hash on two secret inputs. A correct login
+// costs one digest here instead of two; a wrong one still learns which of the two it was.
 Result<void> verify(const ChapCrypto& crypto, Algorithm alg, std::uint8_t id, ByteView challenge,
                     ByteView received, const Secret& expected_secret, const Secret* own_secret,
                     std::string_view who) {
   std::array<std::uint8_t, kMaxDigestSize> expected{};
-  std::array<std::uint8_t, kMaxDigestSize> own{};
   MULTICHAP_ASSIGN_OR_RETURN(const std::size_t n,
                              chap_response(crypto, alg, id, expected_secret, challenge, expected));
-  const bool reflected = [&] {
-    if (own_secret == nullptr) return false;
-    const auto r = chap_response(crypto, alg, id, *own_secret, challenge, own);
-    return r.has_value() && constant_time_equal(ByteView(own.data(), n), received);
-  }();
   const bool match = constant_time_equal(ByteView(expected.data(), n), received);
   secure_wipe(expected.data(), expected.size());
-  secure_wipe(own.data(), own.size());
-  if (reflected) {
-    return auth_error(std::string(who) +
-                      "'s CHAP_R was computed with our own secret (RFC 7143 §9.2.1)");
+  if (match) return {};
+  if (own_secret != nullptr) {
+    std::array<std::uint8_t, kMaxDigestSize> own{};
+    const auto r = chap_response(crypto, alg, id, *own_secret, challenge, own);
+    const bool reflected = r.has_value() && constant_time_equal(ByteView(own.data(), n), received);
+    secure_wipe(own.data(), own.size());
+    if (reflected) {
+      return auth_error(std::string(who) +
+                        "'s CHAP_R was computed with our own secret (RFC 7143 §9.2.1)");
+    }
   }
-  if (!match) return auth_error(std::string(who) + "'s CHAP_R does not match (wrong secret?)");
-  return {};
+  return auth_error(std::string(who) + "'s CHAP_R does not match (wrong secret?)");
+}
+
+// A list of one key, built in place (an initializer_list would construct the strings, then
+// copy them).
+KeyList one_key(std::string_view key, std::string value) {
+  KeyList out;
+  out.reserve(1);
+  out.set(key, std::move(value));
+  return out;
 }
 
 template <typename Machine>
@@ -249,7 +342,18 @@ ChapInitiator::ChapInitiator(std::shared_ptr<const ChapInitiatorConfig> config,
     : m_config(std::move(config)),
       m_crypto(std::move(crypto)),
       m_usable(offer),
-      m_offer(std::move(offer)) {}
+      m_offer(std::move(offer)) {
+  update_offer_text();
+}
+
+// m_offer as the CHAP_A value, built once per offer rather than at every login.
+void ChapInitiator::update_offer_text() {
+  m_offer_text.clear();
+  for (const Algorithm alg : m_offer) {
+    if (!m_offer_text.empty()) m_offer_text += ',';
+    m_offer_text += std::to_string(*chap_a_number(alg, m_config->policy.numbering));
+  }
+}
 
 Result<std::unique_ptr<ChapInitiator>> ChapInitiator::create(
     std::shared_ptr<const ChapInitiatorConfig> config, std::shared_ptr<const ChapCrypto> crypto) {
@@ -282,6 +386,7 @@ Result<void> ChapInitiator::set_offer(std::vector<Algorithm> offer) {
     }
   }
   m_offer = std::move(offer);
+  update_offer_text();
   return {};
 }
 
@@ -296,18 +401,17 @@ void ChapInitiator::reset() {
 }
 
 ChapEvent ChapInitiator::classify(const KeyList& received) const {
-  const std::string* auth_method = received.find("AuthMethod");
-  const bool chap = has_any_chap_key(received);
-  if (auth_method != nullptr) {
+  const unsigned keys = auth_keys_of(received);
+  const bool chap = (keys & kAnyChap) != 0;
+  if ((keys & kAuthMethodKey) != 0) {
     if (chap) return ChapEvent::invalid;
-    return *auth_method == "None" ? ChapEvent::auth_method_none : ChapEvent::auth_method;
+    return *received.find("AuthMethod") == "None" ? ChapEvent::auth_method_none
+                                                  : ChapEvent::auth_method;
   }
-  if (received.contains("CHAP_N") || received.contains("CHAP_R")) {
-    return received.contains("CHAP_A") ? ChapEvent::invalid : ChapEvent::response;
+  if ((keys & (kChapN | kChapR)) != 0) {
+    return (keys & kChapA) != 0 ? ChapEvent::invalid : ChapEvent::response;
   }
-  if (received.contains("CHAP_A") || received.contains("CHAP_I") || received.contains("CHAP_C")) {
-    return ChapEvent::challenge;
-  }
+  if ((keys & (kChapA | kChapI | kChapC)) != 0) return ChapEvent::challenge;
   return chap ? ChapEvent::invalid : ChapEvent::none;
 }
 
@@ -340,8 +444,8 @@ bool ChapInitiator::none_acceptable() const {
 }
 
 Result<KeyList> ChapInitiator::send_auth_method(const KeyList&) {
-  if (m_config->none_only()) return KeyList{{"AuthMethod", "None"}};
-  return KeyList{{"AuthMethod", none_acceptable() ? "CHAP,None" : "CHAP"}};
+  if (m_config->none_only()) return one_key("AuthMethod", "None");
+  return one_key("AuthMethod", none_acceptable() ? "CHAP,None" : "CHAP");
 }
 
 Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
@@ -355,12 +459,7 @@ Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
     return policy_error("target answered AuthMethod=" + value.substr(0, 64) +
                         " to our offer of CHAP");
   }
-  std::string offer;
-  for (const Algorithm alg : m_offer) {
-    if (!offer.empty()) offer += ',';
-    offer += std::to_string(*chap_a_number(alg, m_config->policy.numbering));
-  }
-  return KeyList{{"CHAP_A", offer}};
+  return one_key("CHAP_A", m_offer_text);
 }
 
 Result<KeyList> ChapInitiator::on_auth_none(const KeyList&) {
@@ -393,13 +492,18 @@ Result<KeyList> ChapInitiator::on_challenge(const KeyList& received) {
   }
   m_algorithm = alg;
   MULTICHAP_ASSIGN_OR_RETURN(const std::uint8_t id, decode_identifier(*i));
-  MULTICHAP_ASSIGN_OR_RETURN(const SecureBytes challenge, decode_challenge(*c, m_config->policy));
+  DecodedValue challenge;
+  MULTICHAP_GUARD(decode_challenge(*c, m_config->policy, challenge));
   MULTICHAP_ASSIGN_OR_RETURN(const BinaryEncoding encoding, binary_encoding_of(*c));
   m_encoding = encoding;
   MULTICHAP_ASSIGN_OR_RETURN(
       std::string response,
       answer(*m_crypto, *alg, id, m_config->local.secret, challenge, encoding));
-  KeyList out{{"CHAP_N", m_config->local.name}, {"CHAP_R", std::move(response)}};
+  // Built in place: the values are moved in, not copied out of an initializer_list.
+  KeyList out;
+  out.reserve(4);
+  out.set("CHAP_N", m_config->local.name);
+  out.set("CHAP_R", std::move(response));
   if (m_config->target) {
     MULTICHAP_GUARD(
         make_challenge(*m_crypto, m_config->policy, *alg, m_identifier, m_challenge, challenge));
@@ -423,7 +527,8 @@ Result<KeyList> ChapInitiator::on_target_response(const KeyList& received) {
   if (*n != m_config->target->name) {  // CHAP_N is opaque: compared exactly
     return auth_error("target's CHAP_N is not the expected target name");
   }
-  MULTICHAP_ASSIGN_OR_RETURN(const SecureBytes response, decode_response(*r, *m_algorithm));
+  DecodedValue response;
+  MULTICHAP_GUARD(decode_response(*r, *m_algorithm, response));
   MULTICHAP_GUARD(verify(*m_crypto, *m_algorithm, m_identifier,
                          ByteView(m_challenge.data(), m_challenge.size()),
                          ByteView(response.data(), response.size()), m_config->target->secret,
@@ -505,12 +610,13 @@ void ChapTarget::reset() {
 }
 
 ChapEvent ChapTarget::classify(const KeyList& received) const {
-  const std::string* auth_method = received.find("AuthMethod");
-  const bool chap = has_any_chap_key(received);
-  if (auth_method != nullptr) {
+  const unsigned keys = auth_keys_of(received);
+  const bool chap = (keys & kAnyChap) != 0;
+  if ((keys & kAuthMethodKey) != 0) {
     if (chap) return ChapEvent::invalid;
     // The first offered method we accept decides the event (RFC 7143 §6.2: list negotiation).
-    for (const std::string_view item : split_list(*auth_method)) {
+    ListItems items(*received.find("AuthMethod"));
+    for (std::string_view item; items.next(item);) {
       if (item == "CHAP") return ChapEvent::auth_method;
       // A policy that requires mutual CHAP never settles for no authentication at all.
       if (item == "None" && m_config->policy.allow_none && !m_config->policy.require_mutual) {
@@ -519,13 +625,11 @@ ChapEvent ChapTarget::classify(const KeyList& received) const {
     }
     return ChapEvent::auth_method;  // nothing acceptable: on_auth_method rejects
   }
-  if (received.contains("CHAP_N") || received.contains("CHAP_R")) {
-    return received.contains("CHAP_A") ? ChapEvent::invalid : ChapEvent::response;
+  if ((keys & (kChapN | kChapR)) != 0) {
+    return (keys & kChapA) != 0 ? ChapEvent::invalid : ChapEvent::response;
   }
-  if (received.contains("CHAP_A")) {
-    return (received.contains("CHAP_I") || received.contains("CHAP_C"))
-               ? ChapEvent::invalid
-               : ChapEvent::algorithm_offer;
+  if ((keys & kChapA) != 0) {
+    return (keys & (kChapI | kChapC)) != 0 ? ChapEvent::invalid : ChapEvent::algorithm_offer;
   }
   return chap ? ChapEvent::invalid : ChapEvent::none;
 }
@@ -552,9 +656,10 @@ Result<KeyList> ChapTarget::step(const KeyList& received) {
 }
 
 Result<KeyList> ChapTarget::on_auth_method(const KeyList& received) {
-  for (const std::string_view item : split_list(*received.find("AuthMethod"))) {
+  ListItems items(*received.find("AuthMethod"));
+  for (std::string_view item; items.next(item);) {
     if (item.empty()) return protocol_error("empty item in AuthMethod list");
-    if (item == "CHAP") return KeyList{{"AuthMethod", "CHAP"}};
+    if (item == "CHAP") return one_key("AuthMethod", "CHAP");
   }
   m_reject = KeyList{{"AuthMethod", "Reject"}};
   return policy_error("initiator offered no acceptable AuthMethod (CHAP is required)");
@@ -562,12 +667,13 @@ Result<KeyList> ChapTarget::on_auth_method(const KeyList& received) {
 
 Result<KeyList> ChapTarget::on_auth_none(const KeyList&) {
   m_none = true;
-  return KeyList{{"AuthMethod", "None"}};
+  return one_key("AuthMethod", "None");
 }
 
 Result<KeyList> ChapTarget::on_algorithm_offer(const KeyList& received) {
   std::optional<Algorithm> chosen;
-  for (const std::string_view item : split_list(*received.find("CHAP_A"))) {
+  ListItems items(*received.find("CHAP_A"));
+  for (std::string_view item; items.next(item);) {
     auto number = parse_number(item, 0xffffffffu);
     if (!number) return protocol_error("CHAP_A: " + number.error().message);
     if (chosen) continue;  // validate the whole list, keep the first acceptable
@@ -583,9 +689,12 @@ Result<KeyList> ChapTarget::on_algorithm_offer(const KeyList& received) {
   m_algorithm = chosen;
   MULTICHAP_GUARD(
       make_challenge(*m_crypto, m_config->policy, *chosen, m_identifier, m_challenge, ByteView()));
-  return KeyList{{"CHAP_A", std::to_string(*chap_a_number(*chosen, m_config->policy.numbering))},
-                 {"CHAP_I", std::to_string(m_identifier)},
-                 {"CHAP_C", encode_hex(ByteView(m_challenge.data(), m_challenge.size()))}};
+  KeyList out;
+  out.reserve(3);
+  out.set("CHAP_A", std::to_string(*chap_a_number(*chosen, m_config->policy.numbering)));
+  out.set("CHAP_I", std::to_string(m_identifier));
+  out.set("CHAP_C", encode_hex(ByteView(m_challenge.data(), m_challenge.size())));
+  return out;
 }
 
 Result<KeyList> ChapTarget::on_response(const KeyList& received) {
@@ -598,7 +707,8 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
   if ((i == nullptr) != (c == nullptr))
     return protocol_error("CHAP_I and CHAP_C must come together");
   const Algorithm alg = *m_algorithm;
-  MULTICHAP_ASSIGN_OR_RETURN(const SecureBytes response, decode_response(*r, alg));
+  DecodedValue response;
+  MULTICHAP_GUARD(decode_response(*r, alg, response));
 
   std::optional<Secret> provided;
   MULTICHAP_ASSIGN_OR_RETURN(const Secret* expected, find_account_secret(*n, provided));
@@ -618,7 +728,8 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
     return policy_error("initiator asked the target to authenticate, but the target has no secret");
   }
   MULTICHAP_ASSIGN_OR_RETURN(const std::uint8_t id, decode_identifier(*i));
-  MULTICHAP_ASSIGN_OR_RETURN(const SecureBytes challenge, decode_challenge(*c, m_config->policy));
+  DecodedValue challenge;
+  MULTICHAP_GUARD(decode_challenge(*c, m_config->policy, challenge));
   if (constant_time_equal(ByteView(challenge.data(), challenge.size()),
                           ByteView(m_challenge.data(), m_challenge.size()))) {
     return auth_error("initiator reflected our own challenge (RFC 7143 §9.2.1)");
@@ -627,7 +738,11 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
   MULTICHAP_ASSIGN_OR_RETURN(
       std::string ours, answer(*m_crypto, alg, id, m_config->local->secret, challenge, encoding));
   m_mutual = true;
-  return KeyList{{"CHAP_N", m_config->local->name}, {"CHAP_R", std::move(ours)}};
+  KeyList out;
+  out.reserve(2);
+  out.set("CHAP_N", m_config->local->name);
+  out.set("CHAP_R", std::move(ours));
+  return out;
 }
 
 Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,

@@ -138,11 +138,13 @@ class ChapInitiator {
   Result<KeyList> nothing(const KeyList& received);
   ChapEvent classify(const KeyList& received) const;
   bool none_acceptable() const;
+  void update_offer_text();
 
   std::shared_ptr<const ChapInitiatorConfig> m_config;
   std::shared_ptr<const ChapCrypto> m_crypto;
   std::vector<Algorithm> m_usable;
   std::vector<Algorithm> m_offer;
+  std::string m_offer_text;  // m_offer as the CHAP_A value ("8,7")
   State m_state = State::start;
   std::optional<Algorithm> m_algorithm;
   std::uint8_t m_identifier = 0;  // the CHAP_I we sent (mutual)

@@ -29,6 +29,12 @@ Result<BinaryEncoding> binary_encoding_of(std::string_view value);
 // The output lives in wiping memory since it may be a challenge or a secret.
 Result<SecureBytes> decode_binary(std::string_view value, std::size_t max_bytes);
 
+// As decode_binary, into caller-owned memory (no allocation): decodes at most out.size() bytes
+// and returns how many were written. A value longer than out.size() is the same protocol error
+// as decode_binary's max_bytes. On failure out holds nothing of the value (wiped). The caller
+// wipes out after use.
+Result<std::size_t> decode_binary_into(std::string_view value, MutableByteView out);
+
 // "0x" + lower-case hex.
 std::string encode_hex(ByteView bytes);
 // "0b" + base64 with padding.

@@ -16,9 +16,25 @@ Error protocol_error(std::string message) {
   return make_error(ErrorKind::protocol, std::move(message));
 }
 
+// Key names are short and many share a prefix (CHAP_A, CHAP_I, CHAP_C...): compare the lengths,
+// then the last character, which tells them apart, and only then the rest, inline instead of a
+// call to memcmp.
+inline bool same_key(const std::string& a, std::string_view b) {
+  const std::size_t n = b.size();
+  if (a.size() != n) return false;
+  if (n == 0) return true;
+  const char* p = a.data();
+  if (p[n - 1] != b[n - 1]) return false;
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    if (p[i] != b[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 KeyList::KeyList(std::initializer_list<KeyValue> items) {
+  m_items.reserve(items.size());
   for (const auto& item : items) set(item.key, item.value);
 }
 
@@ -30,7 +46,7 @@ Result<void> KeyList::add(std::string key, std::string value) {
 
 void KeyList::set(std::string_view key, std::string value) {
   for (auto& item : m_items) {
-    if (item.key == key) {
+    if (same_key(item.key, key)) {
       item.value = std::move(value);
       return;
     }
@@ -40,7 +56,7 @@ void KeyList::set(std::string_view key, std::string value) {
 
 const std::string* KeyList::find(std::string_view key) const {
   for (const auto& item : m_items) {
-    if (item.key == key) return &item.value;
+    if (same_key(item.key, key)) return &item.value;
   }
   return nullptr;
 }

@@ -36,6 +36,8 @@ class KeyList {
   // The value of key, or nullptr.
   const std::string* find(std::string_view key) const;
   bool contains(std::string_view key) const { return find(key) != nullptr; }
+  // Room for n pairs without reallocating (the CHAP steps know how many keys they send).
+  void reserve(std::size_t n) { m_items.reserve(n); }
   // Removes key if present.
   void erase(std::string_view key);
   // Appends every pair of other (replacing equal keys).

@@ -1,5 +1,6 @@
 // The one place that knows which backends were compiled in (MULTICHAP_HAVE_* come from CMake).
 #include "backends/hash_backend.h"
+#include "backends/raw_digest.h"
 
 #if MULTICHAP_HAVE_OPENSSL
 #include "backends/openssl/openssl_backend.h"
@@ -15,15 +16,16 @@ namespace {
 struct Entry {
   std::string_view name;
   std::shared_ptr<const HashBackend> (*make)();
+  std::unique_ptr<RawDigest> (*make_raw)(Algorithm);
 };
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> list = {
 #if MULTICHAP_HAVE_OPENSSL
-    {"openssl", &make_openssl_backend},
+    {"openssl", &make_openssl_backend, &make_openssl_raw_digest},
 #endif
 #if MULTICHAP_HAVE_BOTAN
-    {"botan", &make_botan_backend},
+    {"botan", &make_botan_backend, &make_botan_raw_digest},
 #endif
   };
   return list;
@@ -55,6 +57,13 @@ Result<std::shared_ptr<const HashBackend>> make_backend(std::string_view name) {
                     "backend '" + std::string(name) + "' " +
                         (known ? "was not built into this binary" : "is unknown") +
                         " (built: " + built + ")");
+}
+
+std::unique_ptr<RawDigest> make_raw_digest(std::string_view name, Algorithm alg) {
+  for (const auto& e : entries()) {
+    if (e.name == name) return e.make_raw(alg);
+  }
+  return nullptr;
 }
 
 Result<std::shared_ptr<const HashBackend>> make_default_backend() {

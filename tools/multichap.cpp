@@ -25,6 +25,7 @@ commands:
   serve        run an iSCSI target (login phase) that authenticates initiators with CHAP
   login        log into an iSCSI target with CHAP (with no --portal: into an embedded one)
   discover     list the targets behind a portal (SendTargets discovery, optionally with CHAP)
+  bench        hash throughput and CHAP operation rates per backend and algorithm
 
 Run 'multichap COMMAND --help' for a command's options.
 Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
@@ -190,6 +191,7 @@ int dispatch(int argc, char** argv) {
   if (command == "serve") return run_serve(args);
   if (command == "login") return run_login(args);
   if (command == "discover") return run_discover(args);
+  if (command == "bench") return run_bench(args);
   std::cerr << "multichap: unknown command '" << command << "'\n\n" << kUsage;
   return kExitUsage;
 }

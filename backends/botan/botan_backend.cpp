@@ -1,5 +1,6 @@
 #include "backends/botan/botan_backend.h"
 
+#include <botan/chacha_rng.h>
 #include <botan/exceptn.h>
 #include <botan/hash.h>
 #include <botan/system_rng.h>
@@ -7,6 +8,9 @@
 
 #include <array>
 #include <exception>
+#include <memory>
+
+#include "backends/random_pool.h"
 
 namespace multichap {
 
@@ -51,6 +55,35 @@ inline Botan::HashFunction* thread_hash(Algorithm alg) {
   return hash != nullptr ? hash : create_thread_hash(alg);
 }
 
+// The calling thread's random bytes: a ChaCha_RNG seeded from the system RNG (getrandom), which
+// Botan itself reseeds from it after fork() and every BOTAN_RNG_DEFAULT_RESEED_INTERVAL calls,
+// read 1 KiB at a time into a pool (backends/random_pool.h) that hands each byte out once.
+struct ThreadRandom {
+  std::unique_ptr<Botan::ChaCha_RNG> rng;
+  RandomPool pool;
+};
+thread_local ThreadRandom* t_random = nullptr;
+
+ThreadRandom& thread_random() {
+  if (t_random == nullptr) {
+    thread_local ThreadRandom owner;  // pool wiped, generator state freed at thread exit
+    t_random = &owner;
+  }
+  return *t_random;
+}
+
+bool chacha_fill(void* context, MutableByteView out) {
+  auto& state = *static_cast<ThreadRandom*>(context);
+  try {
+    if (!state.rng) state.rng = std::make_unique<Botan::ChaCha_RNG>(Botan::system_rng());
+    state.rng->randomize(out.data(), out.size());
+    return true;
+  } catch (const std::exception&) {
+    state.rng.reset();  // a fresh seed on the next attempt
+    return false;
+  }
+}
+
 class BotanBackend final : public HashBackend {
  public:
   BotanBackend() {
@@ -87,12 +120,11 @@ class BotanBackend final : public HashBackend {
   }
 
   Result<void> random(MutableByteView out) const override {
-    try {
-      Botan::system_rng().randomize(out.data(), out.size());
-      return {};
-    } catch (const std::exception& e) {
-      return make_error(ErrorKind::backend, std::string("botan: system RNG failed: ") + e.what());
+    ThreadRandom& state = thread_random();
+    if (!state.pool.take(out, &chacha_fill, &state)) {
+      return make_error(ErrorKind::backend, "botan: random generator failed");
     }
+    return {};
   }
 
  private:
@@ -107,7 +139,36 @@ class BotanBackend final : public HashBackend {
   std::array<bool, 4> m_supported{};
 };
 
+// The raw baseline: one HashFunction, reused.
+class BotanRawDigest final : public RawDigest {
+ public:
+  explicit BotanRawDigest(std::unique_ptr<Botan::HashFunction> hash) : m_hash(std::move(hash)) {}
+  bool digest(ByteView input, std::uint8_t* out) override {
+    try {
+      m_hash->update(input.data(), input.size());
+      m_hash->final(out);
+      return true;
+    } catch (const std::exception&) {
+      m_hash->clear();
+      return false;
+    }
+  }
+
+ private:
+  std::unique_ptr<Botan::HashFunction> m_hash;
+};
+
 }  // namespace
+
+std::unique_ptr<RawDigest> make_botan_raw_digest(Algorithm alg) {
+  try {
+    auto hash = Botan::HashFunction::create(botan_name(alg));
+    if (!hash) return nullptr;
+    return std::make_unique<BotanRawDigest>(std::move(hash));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
 
 std::shared_ptr<const HashBackend> make_botan_backend() {
   static const std::shared_ptr<const HashBackend> backend = std::make_shared<BotanBackend>();

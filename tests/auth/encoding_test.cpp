@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -206,6 +207,37 @@ TEST(ParseNumber, RoundTripsThroughDecimalAndHex) {
     std::snprintf(hex, sizeof hex, "0x%x", n);
     EXPECT_EQ(*parse_number(hex, 0xffffffffu), n);
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// decode_binary_into: the same decoder into caller memory.
+
+TEST(DecodeBinaryInto, AgreesWithDecodeBinaryOnRandomValues) {
+  std::mt19937 rng(13);
+  for (std::size_t n = 1; n <= 70; ++n) {
+    const Bytes bytes = random_bytes(rng, n);
+    for (const auto encoding : {BinaryEncoding::hex, BinaryEncoding::base64}) {
+      const std::string text = encode_binary(bytes, encoding);
+      std::array<std::uint8_t, 80> out{};
+      auto written = decode_binary_into(text, MutableByteView(out.data(), out.size()));
+      ASSERT_TRUE(written) << text;
+      EXPECT_EQ(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*written)), bytes);
+      EXPECT_EQ(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(*written)),
+                decode_ok(text));
+    }
+  }
+}
+
+TEST(DecodeBinaryInto, RejectsValuesLongerThanTheBufferAndLeavesNothingBehind) {
+  std::array<std::uint8_t, 4> out{};
+  auto r = decode_binary_into("0x0102030405", MutableByteView(out.data(), out.size()));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+  // A bad digit after good ones: the bytes decoded before it are wiped.
+  std::array<std::uint8_t, 8> partial{};
+  r = decode_binary_into("0x01020304zz", MutableByteView(partial.data(), partial.size()));
+  ASSERT_FALSE(r);
+  for (const std::uint8_t b : partial) EXPECT_EQ(b, 0);
 }
 
 }  // namespace
