@@ -170,8 +170,8 @@ class Tgtd {
 // while they are measured; the per-source cap stays at its default (64; the clients come from 250
 // addresses).
 struct OurTarget {
-  ServeProcess serve{{"--target", kTargetName, "--user", kUser, "--target-user", kTargetName,
-                      "--login-timeout", "600", "--max-unauthenticated", "10000"},
+  ServeProcess serve{{"--quiet", "--target", kTargetName, "--user", kUser, "--target-user",
+                      kTargetName, "--login-timeout", "600", "--max-unauthenticated", "10000"},
                      {std::string("MULTICHAP_SECRET=") + kSecret,
                       std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret}};
   bool ready() const { return serve.ready(); }

@@ -50,11 +50,11 @@ void raise_descriptor_limit() {
 class Serve : public ServeProcess {
  public:
   Serve()
-      : ServeProcess(
-            {"--target", kIqn, "--user", kUser, "--target-user", kTargetUser, "--login-timeout",
-             "3600", "--max-unauthenticated", "20000", "--max-unauthenticated-per-source", "1000"},
-            {std::string("MULTICHAP_SECRET=") + kSecret,
-             std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret}) {}
+      : ServeProcess({"--quiet", "--target", kIqn, "--user", kUser, "--target-user", kTargetUser,
+                      "--login-timeout", "3600", "--max-unauthenticated", "20000",
+                      "--max-unauthenticated-per-source", "1000"},
+                     {std::string("MULTICHAP_SECRET=") + kSecret,
+                      std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret}) {}
 };
 
 // A connection from 127.0.(3 + i / 250 % 200).(1 + i % 250): storm clients are many hosts.

@@ -469,7 +469,7 @@ void TargetConnection::on_complete_request(const LoginRequest& req) {
     if (m_auth && m_auth->algorithm())
       algorithm = std::string(algorithm_name(*m_auth->algorithm()));
     m_registry.add(&TargetStats::logins_succeeded);
-    if (m_options.log)
+    if (m_options.log && m_options.log_logins)
       log("login from " + m_peer + " (" + m_initiator_name + ") succeeded: algorithm=" + algorithm +
           " mutual=" + (m_auth && m_auth->mutual() ? "yes" : "no") +
           " tsih=" + std::to_string(tsih) + " cid=" + std::to_string(m_cid) +
@@ -505,7 +505,7 @@ void TargetConnection::on_logout(const Pdu& pdu) {
   r.max_cmd_sn = m_exp_cmd_sn + 31;
   send(encode(r));
   m_registry.add(&TargetStats::logouts);
-  if (m_options.log)
+  if (m_options.log && m_options.log_logins)
     log("logout from " + m_peer + " (" + m_initiator_name + ") tsih=" + std::to_string(m_tsih) +
         " cid=" + std::to_string(m_cid));
   finish();

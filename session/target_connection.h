@@ -51,8 +51,9 @@ struct TargetOptions {
   std::uint16_t max_connections_per_session = 8;
   // Threads running the event loop (0: one per core).
   unsigned threads = 0;
-  LogSink log;            // one line per login outcome and per limit that bites (optional)
-  bool log_keys = false;  // also log every key exchanged (masked)
+  LogSink log;             // one line per login outcome and per limit that bites (optional)
+  bool log_logins = true;  // also a line per successful login and per logout (not only failures)
+  bool log_keys = false;   // also log every key exchanged (masked)
 };
 
 class TargetConnection {

@@ -42,6 +42,7 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --challenge-size N       challenge bytes, 16-1024 (default 32; never below the digest size)
   --backend B              crypto backend (see 'multichap algorithms')
   --verbose                log every key exchanged (CHAP responses masked)
+  --quiet                  no line per successful login and logout (failures, limits still shown)
 
 Limits (each logs once when it first bites):
   --login-timeout S        seconds from accept to full feature phase (default 15)
@@ -143,7 +144,8 @@ int run_serve(const std::vector<std::string>& args) {
     valued.insert(v);
   }
   auto parsed = Options::parse(
-      args, valued, {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected", "verbose"});
+      args, valued,
+      {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected", "verbose", "quiet"});
   if (!parsed) {
     report_error(parsed.error());
     std::cerr << kServeUsage;
@@ -165,6 +167,10 @@ int run_serve(const std::vector<std::string>& args) {
   target_options.backend = *backend;
   target_options.log = print_line;
   target_options.log_keys = options.has("verbose");
+  target_options.log_logins = !options.has("quiet");
+  if (options.has("quiet") && options.has("verbose")) {
+    return report_error(make_error(ErrorKind::usage, "--quiet and --verbose exclude each other"));
+  }
   // A number option within [1, max], or its default when absent.
   const auto limit = [&](const char* name, std::uint32_t max,
                          std::uint32_t fallback) -> Result<std::uint32_t> {

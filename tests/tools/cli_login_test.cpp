@@ -317,6 +317,66 @@ TEST(CliLogin, UsageErrorsExitTwo) {
   EXPECT_EQ(no_command.status, 2) << no_command.all();
 }
 
+// serve --quiet and the limit flags: no line per successful login, a silent connection closed
+// at the whole-login deadline (logged once), the flags' usage errors.
+TEST(CliServe, QuietAndLimitFlags) {
+  auto child = Child::spawn({"serve",
+                             "--listen",
+                             "127.0.0.1:0",
+                             "--target",
+                             kIqn,
+                             "--user",
+                             kUser,
+                             "--secret",
+                             kSecret,
+                             "--quiet",
+                             "--login-timeout",
+                             "1",
+                             "--max-unauthenticated",
+                             "100",
+                             "--max-unauthenticated-per-source",
+                             "10",
+                             "--max-connections",
+                             "1000",
+                             "--threads",
+                             "1"});
+  ASSERT_TRUE(child);
+  const auto port =
+      child->wait_for_stdout(std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"), Millis(10000));
+  ASSERT_TRUE(port) << child->out() << child->err();
+  const std::string portal = "127.0.0.1:" + *port;
+  const CliRun run = run_cli(login_args(portal, "sha256", false));
+  EXPECT_EQ(run.status, 0) << run.all();
+  // A connection that never sends a byte is closed at the 1 s deadline.
+  auto silent = Connection::connect(
+      Endpoint{"127.0.0.1", static_cast<std::uint16_t>(std::stoi(*port))}, Millis(2000));
+  ASSERT_TRUE(silent);
+  std::uint8_t byte = 0;
+  const auto start = Clock::now();
+  auto read = silent->read_exact(MutableByteView(&byte, 1), Clock::now() + Millis(5000));
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().kind, ErrorKind::io) << read.error().message;  // closed, not timed out
+  EXPECT_GE(Clock::now() - start, Millis(500));
+  child->signal(SIGTERM);
+  EXPECT_EQ(child->wait(Millis(10000)), 0);
+  EXPECT_FALSE(contains(child->out(), "succeeded: algorithm")) << child->out();
+  EXPECT_TRUE(contains(child->out(), "login deadline of 1000 ms")) << child->out();
+  EXPECT_TRUE(contains(child->out(), "stopped: 1 logins succeeded")) << child->out();
+
+  for (const auto& bad :
+       std::vector<std::vector<std::string>>{{"--threads", "0"},
+                                             {"--login-timeout", "soon"},
+                                             {"--max-connections", "0"},
+                                             {"--max-unauthenticated-per-source", "-3"},
+                                             {"--quiet", "--verbose"}}) {
+    std::vector<std::string> args = {"serve",  "--listen", "127.0.0.1:0", "--target", kIqn,
+                                     "--user", kUser,      "--secret",    kSecret};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const CliRun usage = run_cli(args);
+    EXPECT_EQ(usage.status, 2) << bad.front() << "\n" << usage.all();
+  }
+}
+
 TEST(CliLogin, UnreachablePortalExitsThree) {
   // A port that was free a moment ago and has no listener now.
   std::uint16_t port = 0;
