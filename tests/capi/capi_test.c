@@ -3,6 +3,8 @@
  * C initiator <-> C target for every algorithm x backend x one-way/mutual.
  *
  * usage: capi_test CHAP_VECTOR_FILE EXPECTED_VERSION EXPECTED_BACKENDS(comma list)
+ *        capi_test --fips-openssl   (run with OPENSSL_CONF=tests/capi/fips.cnf: the openssl backend
+ *                                    computes nothing; every refusal is checked)
  * Prints one line per failed check and "N passed, M failed" at the end; exit 1 on any failure. */
 #define _POSIX_C_SOURCE 200809L
 #include <multichap/multichap.h>
@@ -834,8 +836,40 @@ static void test_threads(const multichap_backend* b) {
   multichap_target_config_free(cfg);
 }
 
+/* Under OPENSSL_CONF=fips.cnf (default properties fips=yes, no FIPS provider): the openssl
+ * backend answers at run time that it can compute nothing, and each call that needs a digest
+ * refuses with a typed status instead of computing something wrong (as SCST's first SHA-256
+ * release did with an absent kernel algorithm). */
+static int run_fips_openssl(void) {
+  const multichap_backend* b = NULL;
+  multichap_initiator* ini = NULL;
+  multichap_target_config* cfg = NULL;
+  unsigned char out[32];
+  size_t n = 0;
+  int a;
+  const int sha256 = 7;
+  CHECK_STATUS(multichap_backend_open("openssl", &b), MULTICHAP_OK);
+  for (a = 5; a <= 8; ++a) CHECK(multichap_backend_supports(b, a) == 0);
+  CHECK_STATUS(multichap_response(b, 7, 1, kInitiatorSecret, 4, (const unsigned char*)"ab", 2, out,
+                                  sizeof out, &n),
+               MULTICHAP_ERR_BACKEND);
+  CHECK(strstr(multichap_last_error(), "openssl") != NULL);
+  CHECK_STATUS(multichap_initiator_new(b, &ini), MULTICHAP_OK);
+  CHECK_STATUS(multichap_initiator_set_credentials(ini, kChapN, kInitiatorSecret,
+                                                   SECRET_LEN(kInitiatorSecret)),
+               MULTICHAP_ERR_POLICY); /* no usable algorithm */
+  CHECK(strstr(multichap_initiator_error(ini), "available") != NULL);
+  multichap_initiator_free(ini);
+  CHECK_STATUS(multichap_target_config_new(b, &cfg), MULTICHAP_OK);
+  CHECK_STATUS(multichap_target_config_set_algorithms(cfg, &sha256, 1), MULTICHAP_ERR_POLICY);
+  multichap_target_config_free(cfg);
+  printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   size_t i;
+  if (argc == 2 && strcmp(argv[1], "--fips-openssl") == 0) return run_fips_openssl();
   if (argc != 4) {
     fprintf(stderr, "usage: %s CHAP_VECTOR_FILE EXPECTED_VERSION EXPECTED_BACKENDS\n", argv[0]);
     return 2;
