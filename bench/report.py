@@ -13,6 +13,11 @@ Benchmark names are suite/impl/backend[/alg][/param], as registered in bench/*.c
   challenge_target/ours/B/A           ChapTarget reset + AuthMethod + CHAP_A -> CHAP_A/I/C
   login_inmemory/ours/B/A             a whole mutual exchange, items_per_second = logins/s
   login_loopback/{ours,tgtd}/A/N      N concurrent logins over loopback TCP (bench/login_bench.cpp)
+  login_loopback_idle/{ours,tgtd}/A/N the same with 5,000 idle connections held open
+  idle_memory/{ours,tgtd}             target memory per idle connection
+  login_latency_idle/{ours,tgtd}/...  one login while the 5,000 idle connections are held
+  login_machines/ours/...             a whole iSCSI login between the two sans-I/O machines
+  serve_storm/...                     multichap serve with 10,000 idle/dripping or 10,000 sessions
 Times are CPU times. Ratios (ours / raw) come from blocks of ours and raw interleaved inside
 one benchmark, so both sides see the same machine state.
 """
@@ -180,22 +185,97 @@ def challenge_table(res):
 
 
 def loopback_table(res):
-    """login_loopback/{ours,tgtd}/ALG/N[/...] from bench/login_bench.cpp, when it ran."""
-    cells = OrderedDict()  # (alg, n) -> {impl: (rate, failures)}
+    """login_loopback[_idle]/{ours,tgtd}/ALG/N[/...] from bench/login_bench.cpp, when it ran."""
+    cells = OrderedDict()  # (idle, alg, n) -> {impl: rate}
     impls = []
     for name in res.names:
         parts = name.split("/")
-        if parts[0] != "login_loopback" or len(parts) < 4:
+        if parts[0] not in ("login_loopback", "login_loopback_idle") or len(parts) < 4:
             continue
         impl, alg, n = parts[1], parts[2], parts[3]
         if impl not in impls:
             impls.append(impl)
-        cells.setdefault((alg, n), {})[impl] = res.value(name, "logins_per_s")
+        idle = "5,000" if parts[0].endswith("_idle") else "0"
+        cells.setdefault((idle, alg, n), {})[impl] = res.value(name, "logins_per_s")
     if not cells:
         return None, None
-    header = ["algorithm", "concurrent logins"] + [f"{i} logins/s" for i in impls]
-    body = [[alg, n] + [fmt(v.get(i), ",.0f") for i in impls] for (alg, n), v in cells.items()]
+    header = (["idle connections", "algorithm", "concurrent logins"] +
+              [f"{i} logins/s" for i in impls])
+    ratio = "ours" in impls and "tgtd" in impls
+    if ratio:
+        header.append("ours/tgtd")
+    body = []
+    for (idle, alg, n), v in cells.items():
+        row = [idle, alg, n] + [fmt(v.get(i), ",.0f") for i in impls]
+        if ratio:
+            ours, tgtd = v.get("ours"), v.get("tgtd")
+            row.append(fmt(ours / tgtd if ours and tgtd else None, ".2f", "x"))
+        body.append(row)
     return header, body
+
+
+def storm_table(res):
+    """Memory per idle connection, login latency under storms, the in-memory machines."""
+    body = []
+    for name in res.names:
+        parts = name.split("/")
+        if parts[0] == "idle_memory":
+            body.append([name.split("/iterations")[0], "memory per idle connection",
+                         fmt(res.value(name, "bytes_per_idle_connection"), ",.0f", " B")])
+        elif parts[0] == "login_latency_idle":
+            body.append(["/".join(parts[:3]), "one login, 5,000 idle held",
+                         fmt(res.value(name, "real_ns") or res.value(name, "real_time"), ".3f",
+                             " ms")])
+        elif parts[0] == "login_machines":
+            body.append(["/".join(parts[:3]), "whole login in memory, both machines",
+                         fmt(res.value(name, "cpu_ns") and res.value(name, "cpu_ns") / 1000,
+                             ".1f", " us")])
+        elif parts[0] == "serve_storm":
+            what = parts[1]
+            if what == "idle_and_drip":
+                detail = (f"median {fmt(res.value(name, 'median_ms'), '.3f')} ms, worst "
+                          f"{fmt(res.value(name, 'worst_ms'), '.2f')} ms, dropped "
+                          f"{fmt(res.value(name, 'storm_dropped'), '.0f')} of "
+                          f"{fmt(res.value(name, 'storm_connections'), ',.0f')}")
+            else:
+                detail = (f"median {fmt(res.value(name, 'median_ms'), '.3f')} ms with "
+                          f"{fmt(res.value(name, 'sessions_held'), ',.0f')} sessions held, "
+                          f"filled at {fmt(res.value(name, 'fill_logins_per_s'), ',.0f')}/s")
+            body.append(["/".join(parts[:3]), "valid mutual SHA-256 logins", detail])
+    if not body:
+        return None, None
+    return ["benchmark", "measures", "result"], body
+
+
+def storm_goals(res, loop_b):
+    """The connection-storm goals (issue: event-driven target), when their rows ran."""
+    out = []
+    if loop_b:
+        rows = [r for r in loop_b if r[-1] != "-"]
+        worst = min(rows, key=lambda r: float(r[-1].rstrip("x")), default=None)
+        if worst:
+            ok = all(float(r[-1].rstrip("x")) >= 1.0 for r in rows)
+            out.append(("our logins/s over loopback >= tgtd's in every row",
+                        "PASS" if ok else "MISS", f"worst {worst[-1]} (idle {worst[0]}, "
+                        f"{worst[2]} concurrent)"))
+            big = [r for r in rows if r[2] in ("256", "1000")]
+            if big:
+                ok = all(float(r[-1].rstrip("x")) >= 1.2 for r in big)
+                w = min(big, key=lambda r: float(r[-1].rstrip("x")))
+                out.append(("... and >= 1.2x at 256 and 1,000 concurrent logins",
+                            "PASS" if ok else "MISS", f"worst {w[-1]} (idle {w[0]}, {w[2]})"))
+    for name in res.names:
+        if name.startswith("login_latency_idle/ours"):
+            v = res.value(name, "real_time")
+            if v is not None:
+                out.append(("a mutual SHA-256 login with 5,000 idle connections held < 100 ms",
+                            "PASS" if v < 100 else "MISS", f"{v:.3f} ms"))
+        if name.startswith("idle_memory/ours"):
+            v = res.value(name, "bytes_per_idle_connection")
+            if v is not None:
+                out.append(("memory per idle connection < 16 KiB", "PASS" if v < 16384 else "MISS",
+                            f"{v:,.0f} B"))
+    return out
 
 
 def evaluate(measured):
@@ -383,6 +463,8 @@ def main():
     ch_h, ch_b = challenge_table(res)
     det_h, det_b = detail_table(res)
     loop_h, loop_b = loopback_table(res)
+    storm_h, storm_b = storm_table(res)
+    goals += storm_goals(res, loop_b)
     tools_h, tools_b = None, None
     if args.tools:
         tools_h, tools_b, tools_goal = tools_table(args.tools)
@@ -396,8 +478,11 @@ def main():
         print("\nchallenge generation")
         print(text_table(ch_h, ch_b))
     if loop_b:
-        print("\nlogin over loopback (bench/login_bench.cpp)")
+        print("\nlogin over loopback (bench/login_bench.cpp): multichap serve and tgtd, same client")
         print(text_table(loop_h, loop_b))
+    if storm_b:
+        print("\nconnection storms and memory")
+        print(text_table(storm_h, storm_b))
     if tools_b:
         print("\nbeside openssl speed / botan speed (multichap bench, same run)")
         print(text_table(tools_h, tools_b))
@@ -416,6 +501,8 @@ def main():
             md += ["## Challenge generation", "", md_table(ch_h, ch_b), ""]
         if loop_b:
             md += ["## Login over loopback", "", md_table(loop_h, loop_b), ""]
+        if storm_b:
+            md += ["## Connection storms and memory", "", md_table(storm_h, storm_b), ""]
         if tools_b:
             md += ["## Beside openssl speed / botan speed", "", md_table(tools_h, tools_b), ""]
         md += ["## Goals", ""] + [f"- **{s}** {d}: {t}" for d, s, t in goals] + [""]

@@ -37,11 +37,12 @@ struct Target::Impl {
     for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
       loops.push_back(std::make_unique<asio::io_context>(1));  // one thread runs each loop
     }
+    loop_load.assign(loops.size(), 0);
   }
 
   void accept();
-  void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket);
-  void admit(asio::ip::tcp::socket socket);
+  void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket, std::size_t loop);
+  void admit(asio::ip::tcp::socket socket, std::size_t loop);
   void shutdown();
   void poll_stop();
   // Bookkeeping, called by connections (any thread).
@@ -68,6 +69,7 @@ struct Target::Impl {
     std::string source;
     bool unauthenticated = true;
     std::list<EventConnection*>::iterator lru;
+    std::size_t loop = 0;
   };
   mutable std::mutex mutex;
   std::unordered_map<EventConnection*, Entry> connections;
@@ -85,7 +87,9 @@ struct Target::Impl {
   using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<WorkGuard> work;
-  std::size_t next_loop = 0;  // accept handler only (loop 0)
+  // Connections open on each loop (under mutex): a new connection goes to the least loaded,
+  // the accepting loop first on a tie, so a lone login never crosses threads.
+  std::vector<std::size_t> loop_load;
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> stop_timer;
   std::optional<asio::steady_timer> retry_timer;
@@ -248,14 +252,21 @@ class Target::Impl::EventConnection
 // ---- accepting and admission -------------------------------------------------------------------
 
 void Target::Impl::accept() {
-  asio::io_context& loop = *loops[next_loop];
-  next_loop = (next_loop + 1) % loops.size();
-  acceptor->async_accept(loop, [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-    on_accept(ec, std::move(socket));
-  });
+  std::size_t pick = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (std::size_t i = 1; i < loops.size(); ++i) {
+      if (loop_load[i] < loop_load[pick]) pick = i;
+    }
+  }
+  acceptor->async_accept(*loops[pick],
+                         [this, pick](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+                           on_accept(ec, std::move(socket), pick);
+                         });
 }
 
-void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket) {
+void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket,
+                             std::size_t loop) {
   if (stopping.load() || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Out of descriptors (EMFILE) or a transient failure: retry shortly, never spin.
@@ -266,11 +277,11 @@ void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket s
     });
     return;
   }
-  admit(std::move(socket));
+  admit(std::move(socket), loop);
   accept();
 }
 
-void Target::Impl::admit(asio::ip::tcp::socket socket) {
+void Target::Impl::admit(asio::ip::tcp::socket socket, std::size_t loop) {
   asio::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // already gone
@@ -311,12 +322,15 @@ void Target::Impl::admit(asio::ip::tcp::socket socket) {
     }
     conn = std::make_shared<EventConnection>(*this, std::move(socket), peer);
     ++per_source[source];
+    ++loop_load[loop];
     unauthenticated.push_back(conn.get());
-    connections.emplace(conn.get(), Entry{conn, source, true, std::prev(unauthenticated.end())});
+    connections.emplace(conn.get(),
+                        Entry{conn, source, true, std::prev(unauthenticated.end()), loop});
   }
   registry.add(&TargetStats::connections);
   if (victim) victim->abort("evicted: too many connections not logged in", true);
-  asio::post(conn->executor(), [conn] { conn->start(); });
+  // On the accepting loop's own thread this runs at once; otherwise it is queued to its loop.
+  asio::dispatch(conn->executor(), [conn] { conn->start(); });
 }
 
 void Target::Impl::authenticated(EventConnection* conn) {
@@ -336,6 +350,7 @@ void Target::Impl::forget(EventConnection* conn) {
     unauthenticated.erase(it->second.lru);
     if (--per_source[it->second.source] == 0) per_source.erase(it->second.source);
   }
+  --loop_load[it->second.loop];
   connections.erase(it);
 }
 
