@@ -22,7 +22,7 @@ int run_response(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
 int run_login(const std::vector<std::string>& args);
 int run_discover(const std::vector<std::string>& args);  // tools/discover_command.cpp
-int run_bench(const std::vector<std::string>& args);  // tools/bench_command.cpp
+int run_bench(const std::vector<std::string>& args);     // tools/bench_command.cpp
 
 // Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH
 // or the environment variable env_name, in that order of precedence; exactly one source may be
