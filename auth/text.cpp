@@ -1,6 +1,7 @@
 #include "auth/text.h"
 
 #include <algorithm>
+#include <array>
 #include <unordered_set>
 
 namespace multichap {
@@ -83,8 +84,14 @@ Result<KeyList> parse_text(ByteView segment) {
   while (end >= 2 && text[end - 1] == '\0' && text[end - 2] == '\0') --end;
 
   KeyList keys;
-  // The key count is the peer's choice: check duplicates in O(1) (views into segment).
-  std::unordered_set<std::string_view> seen;
+  keys.m_items.reserve(
+      static_cast<std::size_t>(std::count(text.begin(), text.begin() + end, '\0')));
+  // The key count is the peer's choice. A login PDU carries a dozen keys or so: those are checked
+  // for duplicates by a scan, with no allocation; past kScanLimit keys a hash set takes over (views
+  // into segment), so a flood of distinct keys still costs linear time, not quadratic.
+  constexpr std::size_t kScanLimit = 16;
+  std::array<std::string_view, kScanLimit> first{};  // the first keys, by scan
+  std::unordered_set<std::string_view> seen;         // all keys, once past them
   std::size_t pos = 0;
   while (pos < end) {
     const std::size_t nul = text.find('\0', pos);
@@ -107,7 +114,17 @@ Result<KeyList> parse_text(ByteView segment) {
       return protocol_error("value of " + std::string(key) + " longer than " +
                             std::to_string(max_value_bytes(key)) + " bytes");
     }
-    if (!seen.insert(key).second) return protocol_error("duplicate key " + std::string(key));
+    bool duplicate = false;
+    const std::size_t count = keys.m_items.size();
+    if (count < kScanLimit) {
+      duplicate = std::find(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(count),
+                            key) != first.begin() + static_cast<std::ptrdiff_t>(count);
+      first[count] = key;
+    } else {
+      if (seen.empty()) seen.insert(first.begin(), first.end());
+      duplicate = !seen.insert(key).second;
+    }
+    if (duplicate) return protocol_error("duplicate key " + std::string(key));
     keys.m_items.push_back({std::string(key), std::string(value)});
     pos = nul + 1;
   }
@@ -116,6 +133,9 @@ Result<KeyList> parse_text(ByteView segment) {
 
 std::string build_text(const KeyList& keys) {
   std::string out;
+  std::size_t size = 0;
+  for (const auto& item : keys) size += item.key.size() + item.value.size() + 2;
+  out.reserve(size);
   for (const auto& item : keys) {
     out += item.key;
     out += '=';

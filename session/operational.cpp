@@ -145,6 +145,7 @@ KeyList initiator_operational_offer(bool leading) {
 
 KeyList answer_operational(const KeyList& received, bool leading, KeyList& negotiated) {
   KeyList out;
+  out.reserve(received.size());
   for (const auto& kv : received) {
     if (is_auth_key(kv.key)) continue;
     if (is_declarative_key(kv.key)) {

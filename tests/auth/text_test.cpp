@@ -106,6 +106,22 @@ TEST(ParseText, ManyKeysCostLinearTime) {
   EXPECT_NE(dup.error().message.find("duplicate key k7"), std::string::npos);
 }
 
+TEST(ParseText, DuplicatesAreFoundOnEitherSideOfTheScanLimit) {
+  // The first 16 keys are checked by a scan, later ones through a hash set that starts with them:
+  // a duplicate is found wherever its first copy and the repeat fall.
+  for (const int keys : {2, 15, 16, 17, 40}) {
+    std::string text;
+    for (int i = 0; i < keys; ++i) text += "k" + std::to_string(i) + "=v\0"s;
+    ASSERT_TRUE(parse_text(ByteView(text))) << keys;
+    for (const int repeat : {0, keys / 2, keys - 1}) {
+      auto dup = parse_text(ByteView(text + "k" + std::to_string(repeat) + "=w\0"s));
+      ASSERT_FALSE(dup) << keys << " keys, repeat of k" << repeat;
+      EXPECT_NE(dup.error().message.find("duplicate key k" + std::to_string(repeat)),
+                std::string::npos);
+    }
+  }
+}
+
 TEST(BuildText, TerminatesEveryPairWithNulAndAddsNoPadding) {
   const KeyList keys{{"CHAP_N", "iqn.x"}, {"CHAP_R", "0x00"}};
   EXPECT_EQ(build_text(keys), "CHAP_N=iqn.x\0CHAP_R=0x00\0"s);
