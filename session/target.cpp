@@ -136,24 +136,32 @@ class Target::Impl::EventConnection
   }
 
  private:
+  // A read into the connection's small buffer (not a wait for readability and a read after it:
+  // Asio re-arms epoll with a system call for every wait, while a read is queued for free).
   void wait_readable() {
     if (m_reading || m_closed) return;
     m_reading = true;
-    m_socket.async_wait(asio::socket_base::wait_read,
-                        [self = shared_from_this()](const asio::error_code& ec) {
-                          self->m_reading = false;
-                          self->on_readable(ec);
-                        });
+    m_socket.async_read_some(asio::buffer(m_first), [self = shared_from_this()](
+                                                        const asio::error_code& ec, std::size_t n) {
+      self->m_reading = false;
+      self->on_readable(ec, n);
+    });
   }
 
-  void on_readable(const asio::error_code& ec) {
+  void on_readable(const asio::error_code& ec, std::size_t first) {
     if (m_closed) return;
     if (ec) {
-      m_machine.peer_closed(ec.message());
+      m_machine.peer_closed(ec == asio::error::eof ? "connection closed by peer" : ec.message());
       after_input();
       return;
     }
-    // A bounded number of reads per wake-up, so one busy peer cannot starve the others.
+    m_machine.receive(ByteView(m_first.data(), first), Clock::now());
+    if (first < m_first.size()) {
+      after_input();
+      return;
+    }
+    // More may be waiting: drain it into the thread's large buffer, a bounded number of reads
+    // per wake-up so one busy peer cannot starve the others.
     for (int round = 0; round < 4 && !m_machine.finished(); ++round) {
       asio::error_code read_error;
       const std::size_t n = m_socket.read_some(asio::buffer(t_read_buffer), read_error);
@@ -232,7 +240,6 @@ class Target::Impl::EventConnection
     if (m_closed) return;
     m_closed = true;
     asio::error_code ec;
-    m_socket.shutdown(asio::socket_base::shutdown_both, ec);
     m_socket.close(ec);
     m_timer.cancel();
     m_impl.forget(this);
@@ -242,6 +249,9 @@ class Target::Impl::EventConnection
   asio::ip::tcp::socket m_socket;
   asio::steady_timer m_timer;
   TargetConnection m_machine;
+  // The first bytes of each read. Login PDUs are a few hundred bytes, so one read usually takes a
+  // whole request; larger ones continue into the loop thread's buffer.
+  std::array<std::uint8_t, 512> m_first{};
   Bytes m_writing;  // being written
   Bytes m_pending;  // queued behind it
   bool m_reading = false;
