@@ -240,6 +240,10 @@ class Target::Impl::EventConnection
     if (m_closed) return;
     m_closed = true;
     asio::error_code ec;
+    // shutdown() first: with a close() alone, one login at a time was measured to cost the target
+    // 4x the CPU (142 us per login instead of 37 us, bench login_loopback/ours/md5/1); why was
+    // not found out.
+    m_socket.shutdown(asio::socket_base::shutdown_both, ec);
     m_socket.close(ec);
     m_timer.cancel();
     m_impl.forget(this);
