@@ -41,8 +41,8 @@ struct Target::Impl {
   }
 
   void accept();
-  void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket, std::size_t loop);
-  void admit(asio::ip::tcp::socket socket, std::size_t loop);
+  void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket);
+  void admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote);
   void shutdown();
   void poll_stop();
   // Bookkeeping, called by connections (any thread).
@@ -90,6 +90,7 @@ struct Target::Impl {
   // Connections open on each loop (under mutex): a new connection goes to the least loaded,
   // the accepting loop first on a tie, so a lone login never crosses threads.
   std::vector<std::size_t> loop_load;
+  asio::ip::tcp::endpoint accept_peer;  // filled by the one accept in flight (loop 0)
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> stop_timer;
   std::optional<asio::steady_timer> retry_timer;
@@ -266,21 +267,15 @@ class Target::Impl::EventConnection
 // ---- accepting and admission -------------------------------------------------------------------
 
 void Target::Impl::accept() {
-  std::size_t pick = 0;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (std::size_t i = 1; i < loops.size(); ++i) {
-      if (loop_load[i] < loop_load[pick]) pick = i;
-    }
-  }
-  acceptor->async_accept(*loops[pick],
-                         [this, pick](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-                           on_accept(ec, std::move(socket), pick);
+  // accept() fills in the peer's address: no getpeername() per connection. The connection's
+  // loop is chosen once it is accepted (admit()), when the loads are those of that moment.
+  acceptor->async_accept(accept_peer,
+                         [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+                           on_accept(ec, std::move(socket));
                          });
 }
 
-void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket,
-                             std::size_t loop) {
+void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket) {
   if (stopping.load() || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Out of descriptors (EMFILE) or a transient failure: retry shortly, never spin.
@@ -291,14 +286,11 @@ void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket s
     });
     return;
   }
-  admit(std::move(socket), loop);
+  admit(std::move(socket), accept_peer);
   accept();
 }
 
-void Target::Impl::admit(asio::ip::tcp::socket socket, std::size_t loop) {
-  asio::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) return;  // already gone
+void Target::Impl::admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote) {
   const std::string source = remote.address().to_string();
   const std::string peer = (remote.address().is_v6() ? "[" + source + "]" : source) + ":" +
                            std::to_string(remote.port());
@@ -333,6 +325,23 @@ void Target::Impl::admit(asio::ip::tcp::socket socket, std::size_t loop) {
       log_limit_once(logged_evicted, "evicting the oldest connection not logged in: " +
                                          std::to_string(options.max_unauthenticated) +
                                          " open (max_unauthenticated)");
+    }
+    // This loop (0) unless another holds clearly fewer connections: a login at a time, even
+    // beside thousands of idle connections, never crosses threads, while a burst of logins is
+    // spread over the loops.
+    constexpr std::size_t kImbalance = 16;
+    std::size_t loop = 0;
+    for (std::size_t i = 1; i < loops.size(); ++i) {
+      if (loop_load[i] + kImbalance < loop_load[loop]) loop = i;
+    }
+    if (loop != 0) {  // hand the descriptor to that loop's reactor
+      asio::error_code ec;
+      const auto fd = socket.release(ec);
+      if (ec) return;
+      asio::ip::tcp::socket moved(*loops[loop]);
+      moved.assign(remote.protocol(), fd, ec);
+      if (ec) return;
+      socket = std::move(moved);
     }
     conn = std::make_shared<EventConnection>(*this, std::move(socket), peer);
     ++per_source[source];
