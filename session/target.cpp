@@ -8,6 +8,9 @@
 #include <array>
 #include <asio.hpp>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -27,13 +30,85 @@ constexpr Millis kStopPoll{100};
 // One read buffer per loop thread: an idle connection holds no buffer of its own.
 thread_local std::array<std::uint8_t, kReadChunk> t_read_buffer;
 
+// A small fixed pool for secret lookups: a provider may block (a central store), the event loop
+// must not. Bounded: beyond `capacity` queued lookups, submit() refuses (the login fails 0x0201).
+class LookupPool {
+ public:
+  LookupPool(unsigned threads, std::size_t capacity) : m_capacity(capacity) {
+    for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+      m_threads.emplace_back([this] { work(); });
+    }
+  }
+  ~LookupPool() { stop(); }
+  LookupPool(const LookupPool&) = delete;
+  LookupPool& operator=(const LookupPool&) = delete;
+
+  bool submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_stopping || m_jobs.size() >= m_capacity) return false;
+      m_jobs.push_back(std::move(job));
+    }
+    m_wake.notify_one();
+    return true;
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_stopping) return;
+      m_stopping = true;
+      m_jobs.clear();
+    }
+    m_wake.notify_all();
+    for (auto& t : m_threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_wake.wait(lock, [this] { return m_stopping || !m_jobs.empty(); });
+        if (m_stopping) return;
+        job = std::move(m_jobs.front());
+        m_jobs.pop_front();
+      }
+      job();
+    }
+  }
+
+  const std::size_t m_capacity;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<std::function<void()>> m_jobs;
+  bool m_stopping = false;
+  std::vector<std::thread> m_threads;
+};
+
 }  // namespace
 
 struct Target::Impl {
   class EventConnection;
 
   explicit Impl(TargetOptions o)
-      : options(std::move(o)), registry(options.max_connections_per_session) {}
+      : options(std::move(o)),
+        registry(options.max_connections_per_session),
+        guard(options.guard),
+        access(options.access) {}
+
+  std::shared_ptr<const TargetAccess> current_access() const {
+    std::lock_guard<std::mutex> lock(access_mutex);
+    return access;
+  }
+  LookupPool& lookups() {
+    std::call_once(lookup_pool_once, [this] {
+      lookup_pool = std::make_unique<LookupPool>(options.lookup_threads, options.lookup_queue);
+    });
+    return *lookup_pool;
+  }
 
   void accept();
   void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket);
@@ -53,6 +128,11 @@ struct Target::Impl {
 
   const TargetOptions options;
   SessionRegistry registry;
+  LoginGuard guard;
+  mutable std::mutex access_mutex;
+  std::shared_ptr<const TargetAccess> access;  // swapped by reload()
+  std::once_flag lookup_pool_once;
+  std::unique_ptr<LookupPool> lookup_pool;  // started at the first lookup
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> stopping{false};
   std::uint16_t port = 0;
@@ -91,7 +171,8 @@ class Target::Impl::EventConnection
       : m_impl(impl),
         m_socket(std::move(socket)),
         m_timer(m_socket.get_executor()),
-        m_machine(impl.options, impl.registry, std::move(peer), Clock::now()) {}
+        m_machine(impl.options, impl.registry, std::move(peer), Clock::now(), impl.current_access(),
+                  &impl.guard) {}
   ~EventConnection() { m_impl.forget(this); }
   EventConnection(const EventConnection&) = delete;
   EventConnection& operator=(const EventConnection&) = delete;
@@ -156,6 +237,7 @@ class Target::Impl::EventConnection
 
   void arm_timer() {
     const auto deadline = m_machine.deadline();
+    m_armed = deadline;
     if (!deadline) {
       m_timer.cancel();
       return;
@@ -163,14 +245,33 @@ class Target::Impl::EventConnection
     m_timer.expires_at(*deadline);
     m_timer.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (ec || self->m_closed) return;
+      self->m_armed.reset();
       self->m_machine.tick(Clock::now());
       self->after_input();
     });
   }
 
+  // A secret lookup runs on the lookup pool; its answer comes back on this strand.
+  void start_lookup(SecretLookup lookup) {
+    auto self = shared_from_this();
+    const bool queued = m_impl.lookups().submit([self, lookup = std::move(lookup)] {
+      auto found = lookup.run();
+      asio::post(self->executor(), [self, found = std::move(found)]() mutable {
+        if (self->m_closed) return;
+        self->m_machine.lookup_done(std::move(found), Clock::now());
+        self->after_input();
+      });
+    });
+    if (!queued) {
+      m_machine.lookup_done(make_error(ErrorKind::io, "the lookup queue is full"), Clock::now());
+    }
+  }
+
   // After the machine saw input or time: send its output, note a login, close when done.
   void after_input() {
     if (m_closed) return;
+    while (auto lookup = m_machine.take_lookup()) start_lookup(std::move(*lookup));
+    if (m_machine.deadline() != m_armed) arm_timer();
     if (!m_logged_in && m_machine.phase() == TargetConnection::Phase::full_feature) {
       m_logged_in = true;
       m_impl.authenticated(this);
@@ -227,8 +328,9 @@ class Target::Impl::EventConnection
   asio::ip::tcp::socket m_socket;
   asio::steady_timer m_timer;
   TargetConnection m_machine;
-  Bytes m_writing;  // being written
-  Bytes m_pending;  // queued behind it
+  Bytes m_writing;                           // being written
+  Bytes m_pending;                           // queued behind it
+  std::optional<Clock::time_point> m_armed;  // the deadline the timer waits for
   bool m_reading = false;
   bool m_logged_in = false;
   bool m_closed = false;
@@ -364,12 +466,13 @@ void Target::Impl::poll_stop() {
 Target::Target(TargetOptions options) : m_impl(std::make_unique<Impl>(std::move(options))) {}
 
 Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
-  if (options.target_name.empty())
+  if (!options.access && options.target_name.empty())
     return make_error(ErrorKind::usage, "target needs a TargetName (IQN)");
   if (!options.backend) {
     MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
   }
-  if (options.chap) MULTICHAP_GUARD(validate_config(*options.chap, *options.backend));
+  options.access = access_of(options);
+  MULTICHAP_GUARD(validate_access(*options.access, *options.backend));
   if (options.max_connections == 0 || options.max_connections_per_session == 0 ||
       options.max_unauthenticated == 0 || options.max_unauthenticated_per_source == 0) {
     return make_error(ErrorKind::usage, "connection limits must be at least 1");
@@ -383,6 +486,32 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
 
 Target::~Target() {
   stop();
+}
+
+Result<void> validate_access(const TargetAccess& access, const HashBackend& backend) {
+  if (access.targets.empty()) return make_error(ErrorKind::usage, "no target to serve");
+  for (const TargetEntry& t : access.targets) {
+    if (t.name.empty()) return make_error(ErrorKind::usage, "a target needs a TargetName (IQN)");
+    if (access.find(t.name) != &t)
+      return make_error(ErrorKind::usage, "target " + t.name + " is listed twice");
+    if (t.chap) {
+      auto ok = validate_config(*t.chap, backend);
+      if (!ok) return make_error(ok.error().kind, t.name + ": " + ok.error().message);
+    }
+  }
+  if (access.discovery_chap) {
+    auto ok = validate_config(*access.discovery_chap, backend);
+    if (!ok) return make_error(ok.error().kind, "discovery: " + ok.error().message);
+  }
+  return {};
+}
+
+Result<void> Target::reload(std::shared_ptr<const TargetAccess> access) {
+  if (!access) return make_error(ErrorKind::usage, "reload needs a configuration");
+  MULTICHAP_GUARD(validate_access(*access, *m_impl->options.backend));
+  std::lock_guard<std::mutex> lock(m_impl->access_mutex);
+  m_impl->access = std::move(access);
+  return {};
 }
 
 Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
@@ -431,6 +560,7 @@ void Target::stop() {
     if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
   }
   impl.threads.clear();
+  if (impl.lookup_pool) impl.lookup_pool->stop();
 }
 
 void Target::request_stop() {
@@ -440,9 +570,15 @@ void Target::request_stop() {
 void Target::serve(Connection conn) {
   Impl& impl = *m_impl;
   impl.registry.add(&TargetStats::connections);
-  TargetConnection machine(impl.options, impl.registry, conn.peer(), Clock::now());
+  TargetConnection machine(impl.options, impl.registry, conn.peer(), Clock::now(),
+                           impl.current_access(), &impl.guard);
   Bytes buffer(16384);
   while (!machine.finished()) {
+    // This driver blocks anyway: a lookup runs right here.
+    if (auto lookup = machine.take_lookup()) {
+      machine.lookup_done(lookup->run(), Clock::now());
+      continue;
+    }
     if (machine.has_output()) {
       const Bytes out = machine.take_output();
       if (auto sent = conn.write_all(out, Clock::now() + impl.options.login_timeout); !sent) {
@@ -476,7 +612,13 @@ std::uint16_t Target::port() const {
 }
 
 TargetStats Target::stats() const {
-  return m_impl->registry.stats();
+  TargetStats s = m_impl->registry.stats();
+  const LoginGuard::Counters g = m_impl->guard.counters();
+  s.guard_failures = g.failures;
+  s.guard_refused_locked = g.refused_locked;
+  s.guard_evictions = g.evictions;
+  s.guard_entries = g.entries;
+  return s;
 }
 
 std::size_t Target::session_count() const {
