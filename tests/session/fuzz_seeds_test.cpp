@@ -138,7 +138,9 @@ Recording record(const Scenario& s) {
         if (!login) rec.error = login.error().message;
         if (login) {
           // A Discovery session carries only Text and Logout (RFC 7143 §4.3): no NOP there.
-          if (normal) EXPECT_TRUE((*session)->ping().has_value());
+          if (normal) {
+            EXPECT_TRUE((*session)->ping().has_value());
+          }
           EXPECT_TRUE((*session)->logout().has_value());
         }
       }
