@@ -339,6 +339,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
       if (enabled) access->discovery_enabled = *enabled;
       MULTICHAP_ASSIGN_OR_RETURN(access->discovery_chap,
                                  chap_of(*t, Reader::line_of(*n), "[discovery]", "chap", summary));
+      config.discovery_line = Reader::line_of(*n);
     } else {
       summary = "auth = \"none\"\n";
     }
@@ -383,11 +384,33 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
          << (entry.allow_all ? std::string("\"all\"") : quoted_list(entry.initiators)) << "\n"
          << summary;
     access->targets.push_back(std::move(entry));
+    config.target_lines.push_back(Reader::line_of(item));
   }
   access->addresses.push_back(config.listen.to_string() + ",1");
   config.access = std::move(access);
   config.normalized = norm.str();
   return config;
+}
+
+Result<void> validate_serve_config(const ServeConfig& config, const std::string& path,
+                                   const HashBackend& backend) {
+  const auto at = [&](std::uint32_t line, const std::string& what, const Error& e) {
+    return make_error(ErrorKind::usage,
+                      path + ":" + std::to_string(line) + ": " + what + ": " + e.message);
+  };
+  const auto& targets = config.access->targets;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    if (!targets[i].chap) continue;
+    if (auto ok = validate_config(*targets[i].chap, backend); !ok) {
+      return at(config.target_lines.at(i), targets[i].name, ok.error());
+    }
+  }
+  if (config.access->discovery_chap) {
+    if (auto ok = validate_config(*config.access->discovery_chap, backend); !ok) {
+      return at(config.discovery_line, "[discovery]", ok.error());
+    }
+  }
+  return validate_access(*config.access, backend);
 }
 
 }  // namespace multichap::cli

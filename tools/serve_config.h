@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "auth/result.h"
+#include "backends/hash_backend.h"
 #include "session/target.h"
 #include "session/transport.h"
 
@@ -25,9 +26,16 @@ struct ServeConfig {
   std::shared_ptr<const TargetAccess> access;
   // Everything of TargetOptions but the access rules and the backend.
   TargetOptions engine;
-  std::vector<std::string> warnings;  // e.g. an inline secret
-  std::string normalized;             // the configuration as understood, secrets masked
+  std::vector<std::string> warnings;        // e.g. an inline secret
+  std::string normalized;                   // the configuration as understood, secrets masked
+  std::vector<std::uint32_t> target_lines;  // the line of each [[targets]] table
+  std::uint32_t discovery_line = 0;         // of [discovery] (0: absent)
 };
+
+// Checks every target's and the discovery's CHAP settings against backend (secret rules, one
+// secret per direction, usable algorithms); the error names the file and the table's line.
+Result<void> validate_serve_config(const ServeConfig& config, const std::string& path,
+                                   const HashBackend& backend);
 
 // Reads and checks path. A usage error ("FILE:LINE: what") when the file does not parse, has an
 // unknown key, a wrong type, an unreadable or too-open secret file, an unset variable.

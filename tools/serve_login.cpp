@@ -144,8 +144,8 @@ int check_config(const std::string& path) {
   for (const auto& w : config->warnings) std::cerr << "multichap: warning: " << w << "\n";
   auto backend = config->backend.empty() ? make_default_backend() : make_backend(config->backend);
   if (!backend) return report_error(backend.error());
-  if (auto ok = validate_access(*config->access, **backend); !ok) {
-    std::cerr << "multichap: " << path << ": " << ok.error().message << "\n";
+  if (auto ok = validate_serve_config(*config, path, **backend); !ok) {
+    std::cerr << "multichap: " << ok.error().message << "\n";
     return kExitUsage;
   }
   std::cout << "# " << path << ": valid\n" << config->normalized;
@@ -162,6 +162,10 @@ int serve_config_file(const std::string& path, bool verbose) {
   for (const auto& w : config->warnings) std::cerr << "multichap: warning: " << w << "\n";
   auto backend = config->backend.empty() ? make_default_backend() : make_backend(config->backend);
   if (!backend) return report_error(backend.error());
+  if (auto ok = validate_serve_config(*config, path, **backend); !ok) {
+    std::cerr << "multichap: " << ok.error().message << "\n";
+    return kExitUsage;
+  }
   TargetOptions options = config->engine;
   options.access = config->access;
   options.backend = *backend;
@@ -200,6 +204,9 @@ int serve_config_file(const std::string& path, bool verbose) {
     g_reload = 0;
     identity = file_identity(path);
     auto fresh = load_serve_config(path);
+    if (fresh) {
+      if (auto ok = validate_serve_config(*fresh, path, **backend); !ok) fresh = ok.error();
+    }
     if (!fresh) {
       print_line("reload failed, keeping the previous configuration: " + fresh.error().message);
       continue;
