@@ -810,9 +810,13 @@ std::string TargetConnection::answer_text(const KeyList& keys) {
         entries.push_back(m_target);  // a Normal session learns only about its own target
       }
       m_registry.add(&TargetStats::send_targets);
+      const std::string part = m_access->send_targets_text(entries);
+      const std::size_t max = std::max<std::size_t>(512, m_peer_mrdsl);
       log("SendTargets=" + kv.value.substr(0, 64) + " from " + m_peer + " (" + m_initiator_name +
-          "): " + std::to_string(entries.size()) + " target(s)");
-      text += m_access->send_targets_text(entries);
+          "): " + std::to_string(entries.size()) + " target(s), " + std::to_string(part.size()) +
+          " bytes in " + std::to_string(std::max<std::size_t>(1, (part.size() + max - 1) / max)) +
+          " PDU(s)");
+      text += part;
     } else if (kv.key == "MaxRecvDataSegmentLength" && !m_discovery) {
       // Declarative (RFC 7143 §13.12), allowed in full feature phase: no answer.
       auto n = parse_number(kv.value, 0xffffff);

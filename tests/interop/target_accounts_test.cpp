@@ -96,6 +96,12 @@ class Iscsiadm {
     }
     return true;
   }
+  bool update(const std::string& key, const std::string& value, std::string& why) const {
+    const RunResult r = adm({"-m", "discoverydb", "-t", "st", "-p", m_portal, "-I", "mc0", "-o",
+                             "update", "-n", key, "-v", value});
+    if (r.exit_code != 0) why = r.describe();
+    return r.exit_code == 0;
+  }
   RunResult discover() const {
     return adm({"-m", "discoverydb", "-t", "st", "-p", m_portal, "-I", "mc0", "--discover"});
   }
@@ -210,6 +216,76 @@ TEST_F(TargetAccounts, IscsiLsWithChapListsTheSameTargets) {
           Millis(20000));
   EXPECT_NE(wrong.exit_code, 0) << wrong.describe();
   EXPECT_FALSE(contains(wrong.out, "Target:")) << wrong.describe();
+}
+
+// A SendTargets answer longer than iscsiadm's MaxRecvDataSegmentLength (set to the minimum, 512,
+// on the discovery record): 8 more targets with long names, sent in C=1 parts that iscsiadm
+// continues. (iscsiadm spends about a second per target found retrying the absent iscsid, so the
+// list stays short.)
+TEST(TargetAccountsMany, IscsiadmReadsAContinuedSendTargetsAnswer) {
+  TempDir dir;
+  std::string extra;
+  for (int i = 0; i < 8; ++i) {
+    extra += "\n[[targets]]\nname = \"iqn.2026-11.org.multichap:" + std::string(150, 'x') + "-" +
+             std::to_string(i) + "\"\ninitiators = \"all\"\naccounts = [\"bob\"]\n";
+  }
+  const std::string config = example_config(dir);
+  std::ofstream(config, std::ios::app) << extra;
+  Serve serve(dir);
+  std::string why;
+  ASSERT_TRUE(serve.start({"--config", config}, kSecrets, why)) << why;
+  Iscsiadm adm(dir, kHostB);
+  ASSERT_TRUE(adm.setup(serve.portal(), "SHA256", "disco", kDiscoSecret, "", "", why)) << why;
+  ASSERT_TRUE(adm.update("discovery.sendtargets.iscsi.MaxRecvDataSegmentLength", "512", why))
+      << why;
+  const RunResult r = adm.discover();
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << "\n" << serve.log();
+  const auto names = listed(r.out, serve.portal());
+  EXPECT_EQ(names.size(), 10u) << r.describe();  // disk1, public and the 8
+  const std::string log = serve.log();
+  std::smatch pdus;
+  ASSERT_TRUE(std::regex_search(log, pdus, std::regex("bytes in ([0-9]+) PDU"))) << log;
+  EXPECT_GE(std::stoi(pdus[1]), 4) << log;  // continued: C=1 parts of <= 512 bytes
+  EXPECT_EQ(std::count(names.begin(), names.end(), kSecure), 0);
+  EXPECT_TRUE(serve.stop().clean) << serve.log();
+}
+
+// The one-target command line answers discovery too: with its own account by default, without
+// authentication under --discovery-auth none.
+TEST(TargetAccountsCommandLine, DiscoveryUsesTheTargetsAccountUnlessToldOtherwise) {
+  TempDir dir;
+  const std::string iqn = "iqn.2026-11.org.multichap:one";
+  for (const bool none : {false, true}) {
+    SCOPED_TRACE(none ? "--discovery-auth none" : "default");
+    Serve serve(dir);
+    std::string why;
+    std::vector<std::string> args = {"--target", iqn, "--user", "u1", "--target-user", "t1"};
+    if (none) args.insert(args.end(), {"--discovery-auth", "none"});
+    ASSERT_TRUE(serve.start(
+        args,
+        {{"MULTICHAP_SECRET", "u1-secret-00001"}, {"MULTICHAP_TARGET_SECRET", "t1-secret-00001"}},
+        why))
+        << why;
+    Iscsiadm with_chap(dir, kHostA);
+    ASSERT_TRUE(with_chap.setup(serve.portal(), "SHA3-256", "u1", "u1-secret-00001", "t1",
+                                "t1-secret-00001", why))
+        << why;
+    Iscsiadm without(dir, kHostA);
+    ASSERT_TRUE(without.setup(serve.portal(), "", "", "", "", "", why)) << why;
+    const RunResult a = with_chap.discover();
+    const RunResult b = without.discover();
+    if (none) {
+      // Offered CHAP, the target answers AuthMethod=None: iscsiadm refuses to go on without it.
+      EXPECT_EQ(b.exit_code, 0) << b.describe() << serve.log();
+      EXPECT_EQ(listed(b.out, serve.portal()), std::vector<std::string>{iqn});
+    } else {
+      EXPECT_EQ(a.exit_code, 0) << a.describe() << serve.log();
+      EXPECT_EQ(listed(a.out, serve.portal()), std::vector<std::string>{iqn});
+      EXPECT_NE(b.exit_code, 0) << b.describe();  // CHAP required for discovery
+      EXPECT_TRUE(serve.wait_for_log("algorithm=sha3-256 mutual=yes", Millis(3000))) << serve.log();
+    }
+    EXPECT_TRUE(serve.stop().clean) << serve.log();
+  }
 }
 
 // Normal logins through our own initiator library: outside the ACL 0x0202, inside it succeeds.
