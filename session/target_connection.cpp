@@ -236,16 +236,14 @@ void TargetConnection::tick(Clock::time_point now) {
 }
 
 void TargetConnection::peer_closed(const std::string& why) {
-  if (m_phase == Phase::delayed) {
-    m_held.clear();
-  } else if (m_phase == Phase::lookup) {
+  if (m_phase == Phase::login || m_phase == Phase::lookup) {
     abandon(why);
     return;
+  }
+  if (m_phase == Phase::delayed) {
+    m_held.clear();  // the failure was counted already; nobody is left to tell
   } else if (m_phase == Phase::await_login) {
     log("connection from " + m_peer + " closed before login: " + why);
-  } else if (m_phase == Phase::login) {
-    abandon(why);
-    return;
   }
   finish();
 }

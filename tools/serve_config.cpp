@@ -292,7 +292,11 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
     if (names.empty()) return reader.error(line, where + ": CHAP needs accounts = [...]");
     for (const std::string& name : names) {
       const auto it = accounts.find(name);
-      if (it == accounts.end()) return reader.error(line, where + ": no [accounts." + name + "]");
+      if (it == accounts.end()) {
+        std::string what = where;
+        what += ": no [accounts." + name + "]";
+        return reader.error(line, what);
+      }
       chap->accounts.push_back(
           ChapCredentials{name, Secret::from_bytes(it->second.secret.bytes())});
     }
