@@ -114,6 +114,8 @@ void TargetConnection::lookup_done(Result<std::optional<Secret>> found, Clock::t
   m_phase = Phase::login;
   m_auth->supply_secret(std::move(chap_n), std::move(found));
   process_request(req, keys);
+  // Bytes that arrived while we waited: their turn now.
+  if (m_phase == Phase::login && m_in.size() > m_in_pos) receive(ByteView(), now);
 }
 
 Bytes TargetConnection::take_output() {
