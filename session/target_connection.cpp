@@ -817,7 +817,7 @@ std::string TargetConnection::answer_text(const KeyList& keys) {
           " bytes in " + std::to_string(std::max<std::size_t>(1, (part.size() + max - 1) / max)) +
           " PDU(s)");
       text += part;
-    } else if (kv.key == "MaxRecvDataSegmentLength" && !m_discovery) {
+    } else if (kv.key == "MaxRecvDataSegmentLength") {
       // Declarative (RFC 7143 §13.12), allowed in full feature phase: no answer.
       auto n = parse_number(kv.value, 0xffffff);
       if (n && *n >= 512) m_peer_mrdsl = *n;

@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "auth/chap.h"
 #include "auth/encoding.h"
@@ -163,6 +166,16 @@ bool valid_login(std::uint16_t port) {
   return session && (*session)->login() && (*session)->logout();
 }
 
+// The targets' log lines, for counting lockout lines.
+std::mutex g_log_mutex;
+std::vector<std::string> g_log;
+std::size_t log_lines_with(const std::string& needle) {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  return static_cast<std::size_t>(
+      std::count_if(g_log.begin(), g_log.end(),
+                    [&](const std::string& l) { return l.find(needle) != std::string::npos; }));
+}
+
 std::unique_ptr<Target> start_target(bool guard_on, std::size_t max_entries = 64) {
   auto chap = std::make_shared<ChapTargetConfig>();
   chap->accounts.push_back(ChapCredentials{kUser, Secret::from_text(kSecret)});
@@ -176,6 +189,10 @@ std::unique_ptr<Target> start_target(bool guard_on, std::size_t max_entries = 64
   options.guard.base_delay = Millis(1);
   options.guard.max_delay = Millis(500);
   options.guard.max_entries = max_entries;
+  options.log = [](const std::string& line) {
+    std::lock_guard<std::mutex> lock(g_log_mutex);
+    g_log.push_back(line);
+  };
   auto target = Target::create(std::move(options));
   EXPECT_TRUE(target.has_value());
   EXPECT_TRUE((*target)->listen(Endpoint{"127.0.0.1", 0}).has_value());
@@ -245,6 +262,9 @@ TEST(LoginGuardTarget, AGuessingClientIsSlowedAtLeast100xAndNeverSucceeds) {
   const TargetStats stats = target->stats();
   EXPECT_EQ(stats.lockouts, 1u);
   EXPECT_GT(stats.answers_delayed, 5u);
+  EXPECT_GE(stats.guard_refused_locked, 1u);
+  EXPECT_EQ(log_lines_with("lockout: CHAP_N 'valid-user' from 127.0.0.3"), 1u);  // once
+  EXPECT_EQ(log_lines_with(kSecret), 0u);
 }
 
 TEST(LoginGuardTarget, RotatingNamesKeepTheCountersBounded) {

@@ -159,6 +159,45 @@ TEST(TargetAccessMachine, DiscoverySendTargetsAllListsTheVisibleTargetsAcrossCon
   EXPECT_TRUE(names_in(m.text(KeyList{{"SendTargets", kB}})).empty());
 }
 
+// RFC 7143 §11.10.2: a Text Request with C=1 is continued; the target acknowledges each part with
+// an empty response carrying a Target Transfer Tag that the next part echoes.
+TEST(TargetAccessMachine, ATextRequestSplitWithTheCBitIsAssembled) {
+  Machine m(no_auth_access());
+  ASSERT_EQ(m.login("Discovery", "").status, status::kSuccess);
+  TextRequest first;
+  first.final = false;
+  first.cont = true;
+  first.itt = 55;
+  const std::string part1 = "SendTarg";
+  first.data.assign(part1.begin(), part1.end());
+  auto out = m.feed(encode(first));
+  ASSERT_EQ(out.size(), 1u);
+  auto ack = decode_text_response(out[0]);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_TRUE(ack->data.empty());
+  EXPECT_FALSE(ack->final);
+  ASSERT_NE(ack->ttt, 0xffffffffu);
+  TextRequest rest;
+  rest.itt = 55;
+  rest.ttt = ack->ttt;
+  const std::string part2("ets=All\0", 8);
+  rest.data.assign(part2.begin(), part2.end());
+  out = m.feed(encode(rest));
+  ASSERT_EQ(out.size(), 1u);
+  auto answer = decode_text_response(out[0]);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_TRUE(answer->final);
+  EXPECT_EQ(names_in(std::string(answer->data.begin(), answer->data.end())),
+            std::vector<std::string>{kA});
+  // A TTT we never handed out is a Reject.
+  TextRequest bogus;
+  bogus.itt = 56;
+  bogus.ttt = 0x1234;
+  out = m.feed(encode(bogus));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].opcode(), static_cast<std::uint8_t>(Opcode::reject));
+}
+
 TEST(TargetAccessMachine, NormalSessionLearnsOnlyAboutItsOwnTarget) {
   Machine m(no_auth_access());
   ASSERT_EQ(m.login("Normal", kA).status, status::kSuccess);
