@@ -110,8 +110,9 @@ struct Target::Impl {
     return *lookup_pool;
   }
 
-  void accept();
-  void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket);
+  struct Portal;
+  void accept(Portal& portal);
+  void on_accept(Portal& portal, const asio::error_code& ec, asio::ip::tcp::socket socket);
   void admit(asio::ip::tcp::socket socket);
   void shutdown();
   void poll_stop();
@@ -156,9 +157,14 @@ struct Target::Impl {
 
   // Declared last: destroyed first, while the bookkeeping its handlers touch still exists.
   asio::io_context io;
-  std::optional<asio::ip::tcp::acceptor> acceptor;
+  // One per listen(): an acceptor and the timer that retries it after a failed accept.
+  struct Portal {
+    explicit Portal(asio::io_context& io) : acceptor(io), retry(io) {}
+    asio::ip::tcp::acceptor acceptor;
+    asio::steady_timer retry;
+  };
+  std::list<Portal> portals;
   std::optional<asio::steady_timer> stop_timer;
-  std::optional<asio::steady_timer> retry_timer;
   std::vector<std::thread> threads;
 };
 
@@ -338,26 +344,27 @@ class Target::Impl::EventConnection
 
 // ---- accepting and admission -------------------------------------------------------------------
 
-void Target::Impl::accept() {
-  acceptor->async_accept(asio::make_strand(io),
-                         [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-                           on_accept(ec, std::move(socket));
-                         });
+void Target::Impl::accept(Portal& portal) {
+  portal.acceptor.async_accept(
+      asio::make_strand(io), [this, &portal](const asio::error_code& ec, asio::ip::tcp::socket s) {
+        on_accept(portal, ec, std::move(s));
+      });
 }
 
-void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket) {
+void Target::Impl::on_accept(Portal& portal, const asio::error_code& ec,
+                             asio::ip::tcp::socket socket) {
   if (stopping.load() || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Out of descriptors (EMFILE) or a transient failure: retry shortly, never spin.
     log_limit_once(logged_accept, "accept failed: " + ec.message() + "; retrying every 50 ms");
-    retry_timer->expires_after(Millis(50));
-    retry_timer->async_wait([this](const asio::error_code& wait_ec) {
-      if (!wait_ec && !stopping.load()) accept();
+    portal.retry.expires_after(Millis(50));
+    portal.retry.async_wait([this, &portal](const asio::error_code& wait_ec) {
+      if (!wait_ec && !stopping.load()) accept(portal);
     });
     return;
   }
   admit(std::move(socket));
-  accept();
+  accept(portal);
 }
 
 void Target::Impl::admit(asio::ip::tcp::socket socket) {
@@ -435,9 +442,11 @@ void Target::Impl::shutdown() {
   if (stopping.exchange(true)) return;
   asio::post(io, [this] {
     asio::error_code ec;
-    if (acceptor) acceptor->close(ec);
+    for (Portal& portal : portals) {
+      portal.acceptor.close(ec);
+      portal.retry.cancel();
+    }
     if (stop_timer) stop_timer->cancel();
-    if (retry_timer) retry_timer->cancel();
     std::vector<std::shared_ptr<EventConnection>> open;
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -522,20 +531,22 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   asio::error_code ec;
-  m_impl->acceptor.emplace(m_impl->io);
-  m_impl->acceptor->assign(addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
-                           fd, ec);
-  if (ec) return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
-  m_impl->port = port;
+  Impl::Portal& portal = m_impl->portals.emplace_back(m_impl->io);
+  portal.acceptor.assign(addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd,
+                         ec);
+  if (ec) {
+    m_impl->portals.pop_back();
+    return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
+  }
+  if (m_impl->port == 0) m_impl->port = port;
   return port;
 }
 
 void Target::start() {
   Impl& impl = *m_impl;
-  if (!impl.acceptor || !impl.threads.empty()) return;
+  if (impl.portals.empty() || !impl.threads.empty()) return;
   impl.stop_timer.emplace(impl.io);
-  impl.retry_timer.emplace(impl.io);
-  impl.accept();
+  for (Impl::Portal& portal : impl.portals) impl.accept(portal);
   impl.poll_stop();
   for (unsigned i = 0; i < impl.options.threads; ++i) {
     impl.threads.emplace_back([&impl] { impl.io.run(); });

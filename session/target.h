@@ -39,7 +39,8 @@ class Target {
   Target(const Target&) = delete;
   Target& operator=(const Target&) = delete;
 
-  // Binds and listens; port 0 picks a free port. Returns the port.
+  // Binds and listens; port 0 picks a free port. Returns the port. May be called several times
+  // before start(): one portal per call, all serving the same targets (port() is the first's).
   Result<std::uint16_t> listen(const Endpoint& endpoint);
   // Runs the event loop on background threads.
   void start();

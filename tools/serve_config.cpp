@@ -165,15 +165,27 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
       {"listen", "backend", "limits", "defence", "accounts", "identities", "discovery", "targets"},
       "the top level"));
 
-  MULTICHAP_ASSIGN_OR_RETURN(auto listen, reader.string(root, "listen"));
-  if (listen) {
-    auto ep = parse_endpoint(*listen);
-    if (!ep) return reader.error(Reader::line_of(*root.get("listen")), ep.error().message);
-    config.listen = *ep;
+  // listen = "HOST:PORT" or ["HOST:PORT", ...]
+  if (const toml::node* n = root.get("listen")) {
+    std::vector<std::string> portals;
+    if (n->is_string()) {
+      portals.push_back(**n->as_string());
+    } else {
+      MULTICHAP_ASSIGN_OR_RETURN(portals, reader.strings(root, "listen"));
+    }
+    if (portals.empty()) return reader.error(Reader::line_of(*n), "listen names no portal");
+    config.listen.clear();
+    for (const std::string& p : portals) {
+      auto ep = parse_endpoint(p);
+      if (!ep) return reader.error(Reader::line_of(*n), "listen: " + ep.error().message);
+      config.listen.push_back(*ep);
+    }
   }
   MULTICHAP_ASSIGN_OR_RETURN(auto backend, reader.string(root, "backend"));
   if (backend) config.backend = *backend;
-  norm << "listen = \"" << config.listen.to_string() << "\"\n";
+  std::vector<std::string> portal_names;
+  for (const Endpoint& e : config.listen) portal_names.push_back(e.to_string());
+  norm << "listen = " << quoted_list(portal_names) << "\n";
   if (!config.backend.empty()) norm << "backend = \"" << config.backend << "\"\n";
 
   // [limits]
@@ -390,7 +402,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
     access->targets.push_back(std::move(entry));
     config.target_lines.push_back(Reader::line_of(item));
   }
-  access->addresses.push_back(config.listen.to_string() + ",1");
+  for (const Endpoint& e : config.listen) access->addresses.push_back(e.to_string() + ",1");
   config.access = std::move(access);
   config.normalized = norm.str();
   return config;

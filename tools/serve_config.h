@@ -21,7 +21,9 @@
 namespace multichap::cli {
 
 struct ServeConfig {
-  Endpoint listen{"127.0.0.1", 3260};
+  // The portals (one listening socket each; every target is reachable at all of them). A reload
+  // keeps the portals of the start: changing them needs a restart.
+  std::vector<Endpoint> listen{Endpoint{"127.0.0.1", 3260}};
   std::string backend;  // "" = the default backend
   std::shared_ptr<const TargetAccess> access;
   // Everything of TargetOptions but the access rules and the backend.

@@ -174,16 +174,22 @@ int serve_config_file(const std::string& path, bool verbose) {
   raise_descriptor_limit();
   auto target = Target::create(std::move(options));
   if (!target) return report_error(target.error());
-  auto port = (*target)->listen(config->listen);
-  if (!port) return report_error(port.error());
-  Endpoint endpoint = config->listen;
-  endpoint.port = *port;
-  if (config->listen.port == 0) {
-    // Port 0 picked a free port: SendTargets must name the real one.
-    auto access = std::make_shared<TargetAccess>(*config->access);
-    access->addresses = {endpoint.to_string() + ",1"};
-    (void)(*target)->reload(access);
+  // Every portal; port 0 picks a free port, and SendTargets must name the real ones.
+  std::vector<std::string> addresses;
+  std::vector<Endpoint> endpoints;
+  for (Endpoint endpoint : config->listen) {
+    auto port = (*target)->listen(endpoint);
+    if (!port) return report_error(port.error());
+    endpoint.port = *port;
+    endpoints.push_back(endpoint);
+    addresses.push_back(endpoint.to_string() + ",1");
   }
+  {
+    auto access = std::make_shared<TargetAccess>(*config->access);
+    access->addresses = addresses;
+    if (auto ok = (*target)->reload(access); !ok) return report_error(ok.error());
+  }
+  const Endpoint& endpoint = endpoints.front();
   g_target = target->get();
   (void)std::signal(SIGINT, on_signal);
   (void)std::signal(SIGTERM, on_signal);
@@ -191,6 +197,9 @@ int serve_config_file(const std::string& path, bool verbose) {
   print_line("listening on " + endpoint.to_string() +
              " targets=" + std::to_string(config->access->targets.size()) + " config=" + path +
              " backend=" + std::string((*backend)->name()));
+  for (std::size_t i = 1; i < endpoints.size(); ++i) {
+    print_line("also listening on " + endpoints[i].to_string());
+  }
   (*target)->start();
   std::string identity = file_identity(path);
   unsigned ticks = 0;
@@ -213,7 +222,7 @@ int serve_config_file(const std::string& path, bool verbose) {
     }
     for (const auto& w : fresh->warnings) print_line("warning: " + w);
     auto access = std::make_shared<TargetAccess>(*fresh->access);
-    access->addresses = {endpoint.to_string() + ",1"};
+    access->addresses = addresses;  // the portals of the start (rebinding needs a restart)
     if (auto ok = (*target)->reload(access); !ok) {
       print_line("reload failed, keeping the previous configuration: " + ok.error().message);
       continue;

@@ -250,6 +250,28 @@ TEST(TargetAccountsMany, IscsiadmReadsAContinuedSendTargetsAnswer) {
   EXPECT_TRUE(serve.stop().clean) << serve.log();
 }
 
+// Two portals (listen = [...]): every target is listed at both, from either.
+TEST(TargetAccountsPortals, IscsiadmSeesEveryTargetAtBothPortals) {
+  TempDir dir;
+  const std::string config = example_config(dir, "listen = \"127.0.0.1:0\"",
+                                            "listen = [\"127.0.0.1:0\", \"127.0.0.2:0\"]");
+  Serve serve(dir);
+  std::string why;
+  ASSERT_TRUE(serve.start({"--config", config}, kSecrets, why)) << why;
+  ASSERT_TRUE(serve.wait_for_log("also listening on 127.0.0.2:", Millis(3000))) << serve.log();
+  const std::string log = serve.log();
+  const auto at = log.find("also listening on ") + std::string("also listening on ").size();
+  const std::string second = log.substr(at, log.find('\n', at) - at);
+  Iscsiadm adm(dir, kHostB);
+  ASSERT_TRUE(adm.setup(second, "SHA3-256", "disco", kDiscoSecret, "", "", why)) << why;
+  const RunResult r = adm.discover();
+  ASSERT_EQ(r.exit_code, 0) << r.describe() << "\n" << serve.log();
+  EXPECT_EQ(listed(r.out, second), (std::vector<std::string>{kDisk1, kPublic})) << r.describe();
+  EXPECT_EQ(listed(r.out, serve.portal()), (std::vector<std::string>{kDisk1, kPublic}))
+      << r.describe();
+  EXPECT_TRUE(serve.stop().clean) << serve.log();
+}
+
 // The one-target command line answers discovery too: with its own account by default, without
 // authentication under --discovery-auth none.
 TEST(TargetAccountsCommandLine, DiscoveryUsesTheTargetsAccountUnlessToldOtherwise) {
