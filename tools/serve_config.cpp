@@ -170,6 +170,8 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
     std::vector<std::string> portals;
     if (n->is_string()) {
       portals.push_back(**n->as_string());
+    } else if (!n->is_array()) {
+      return reader.error(Reader::line_of(*n), "listen must be \"HOST:PORT\" or a list of them");
     } else {
       MULTICHAP_ASSIGN_OR_RETURN(portals, reader.strings(root, "listen"));
     }

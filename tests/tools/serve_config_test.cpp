@@ -102,7 +102,7 @@ TEST_F(ConfigFiles, ErrorsExitWith2AndNameTheLine) {
       {"syntax", m + "\n\n[[targets]\nname = 1\n", ":10:", ""},
       {"unknown key", m + "colour = \"blue\"\n", ":8:", "unknown key 'colour'"},
       {"wrong type", std::string("listen = 5\n") + m.substr(m.find('\n') + 1),
-       ":1:", "must be a string"},
+       ":1:", "listen must be \"HOST:PORT\" or a list"},
       {"unbound account",
        m + "[[targets]]\nname = \"iqn.x:y\"\ninitiators = \"all\"\naccounts = [\"carol\"]\n",
        ":8:", "no [accounts.carol]"},
