@@ -607,6 +607,10 @@ void ChapTarget::reset() {
   m_peer_name.clear();
   m_reject = KeyList{};
   m_failure.reset();
+  m_supplied_name.reset();
+  if (m_supplied_secret) wipe(*m_supplied_secret);
+  m_supplied_secret.reset();
+  m_supplied_error.reset();
 }
 
 ChapEvent ChapTarget::classify(const KeyList& received) const {
@@ -752,8 +756,18 @@ Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,
   if (account != m_config->accounts.end()) return &account->secret;
   const std::string shown = "'" + chap_n.substr(0, 64) + "'";
   if (!m_config->provider) return auth_error("unknown CHAP_N " + shown);
-  auto found = m_config->provider->find_secret(
-      AccountQuery{chap_n, m_initiator_name, m_target_name, m_discovery});
+  Result<std::optional<Secret>> found = std::optional<Secret>();
+  if (m_supplied_name && *m_supplied_name == chap_n) {
+    if (m_supplied_error) {
+      found = *m_supplied_error;
+    } else if (m_supplied_secret) {
+      found = std::optional<Secret>(
+          Secret::from_bytes(ByteView(m_supplied_secret->data(), m_supplied_secret->size())));
+    }
+  } else {
+    found = m_config->provider->find_secret(
+        AccountQuery{chap_n, m_initiator_name, m_target_name, m_discovery});
+  }
   if (!found) {
     return auth_error("secret lookup for CHAP_N " + shown + " failed: " + found.error().message);
   }
@@ -773,6 +787,29 @@ void ChapTarget::set_login_context(std::string initiator_name, std::string targe
   m_initiator_name = std::move(initiator_name);
   m_target_name = std::move(target_name);
   m_discovery = discovery;
+}
+
+std::optional<std::string> ChapTarget::needs_lookup(const KeyList& received) const {
+  if (m_state != State::await_response || !m_config->provider) return std::nullopt;
+  const std::string* n = received.find("CHAP_N");
+  if (n == nullptr || (m_supplied_name && *m_supplied_name == *n)) return std::nullopt;
+  const bool known = std::any_of(m_config->accounts.begin(), m_config->accounts.end(),
+                                 [&](const ChapCredentials& a) { return a.name == *n; });
+  if (known) return std::nullopt;
+  return *n;
+}
+
+void ChapTarget::supply_secret(std::string chap_n, Result<std::optional<Secret>> found) {
+  m_supplied_name = std::move(chap_n);
+  if (m_supplied_secret) wipe(*m_supplied_secret);
+  m_supplied_secret.reset();
+  m_supplied_error.reset();
+  if (!found) {
+    m_supplied_error = found.error();
+  } else if (found->has_value()) {
+    const ByteView bytes = (*found)->bytes();
+    m_supplied_secret = SecureBytes(bytes.data(), bytes.data() + bytes.size());
+  }
 }
 
 Result<KeyList> ChapTarget::nothing(const KeyList&) {

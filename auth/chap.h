@@ -185,6 +185,19 @@ class ChapTarget {
   // What the engine knows about the login (InitiatorName, TargetName, SessionType), passed to the
   // secret provider. Kept across reset(): it belongs to the connection, not to the exchange.
   void set_login_context(std::string initiator_name, std::string target_name, bool discovery);
+  // Whether step(received) would ask the secret provider: a response whose CHAP_N is not among
+  // the accounts, with a provider configured and no answer supplied for it yet. An engine on an
+  // event loop then runs the lookup elsewhere (a slow store must not stall the loop) and hands
+  // the outcome to supply_secret() before calling step(). Returns the CHAP_N to look up.
+  std::optional<std::string> needs_lookup(const KeyList& received) const;
+  // The provider's answer for chap_n (a secret, "no such account", or the lookup's error),
+  // used by the next step() instead of calling the provider. Cleared by reset().
+  void supply_secret(std::string chap_n, Result<std::optional<Secret>> found);
+  // The query a lookup for chap_n makes (views into this object and chap_n).
+  AccountQuery account_query(std::string_view chap_n) const {
+    return AccountQuery{chap_n, m_initiator_name, m_target_name, m_discovery};
+  }
+  const ChapTargetConfig& config() const { return *m_config; }
 
   State state() const { return m_state; }
   AuthStatus status() const;
@@ -225,6 +238,10 @@ class ChapTarget {
   std::string m_initiator_name;
   std::string m_target_name;
   bool m_discovery = false;
+  // An answer of the provider fetched ahead of step() (supply_secret()).
+  std::optional<std::string> m_supplied_name;
+  std::optional<SecureBytes> m_supplied_secret;  // copyable (the C API copies exchanges)
+  std::optional<Error> m_supplied_error;
   KeyList m_reject;
   std::optional<Error> m_failure;
 };

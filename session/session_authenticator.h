@@ -81,6 +81,14 @@ class TargetAuthenticator final : public LoginAuthenticator {
     m_exchange->set_login_context(std::move(initiator_name), std::move(target_name), discovery);
   }
 
+  // Lookups of a slow secret provider run outside the engine (ChapTarget::needs_lookup).
+  std::optional<std::string> needs_lookup(const KeyList& received) const {
+    return m_exchange->needs_lookup(received);
+  }
+  void supply_secret(std::string chap_n, Result<std::optional<Secret>> found) {
+    m_exchange->supply_secret(std::move(chap_n), std::move(found));
+  }
+
   const ChapTarget& exchange() const { return *m_exchange; }
 
  private:

@@ -24,6 +24,18 @@ struct TargetStats {
   std::uint64_t refused_per_source = 0;
   std::uint64_t evicted_unauthenticated = 0;
   std::uint64_t refused_total = 0;
+  // Access and discovery.
+  std::uint64_t logins_unauthorized = 0;  // authenticated, outside the target's ACL (0x0202)
+  std::uint64_t send_targets = 0;         // SendTargets requests answered
+  std::uint64_t lookups_failed = 0;       // secret lookups that failed or timed out (0x0201)
+  // The brute-force defence (LoginGuard): failed logins answered late, lockouts started, and
+  // (filled in by Target::stats()) the guard's own counters.
+  std::uint64_t answers_delayed = 0;
+  std::uint64_t lockouts = 0;
+  std::uint64_t guard_failures = 0;
+  std::uint64_t guard_refused_locked = 0;
+  std::uint64_t guard_evictions = 0;
+  std::uint64_t guard_entries = 0;  // counters held now (bounded by max_entries per table)
 };
 
 class SessionRegistry {

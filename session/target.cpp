@@ -8,6 +8,9 @@
 #include <array>
 #include <asio.hpp>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -29,19 +32,92 @@ thread_local std::array<std::uint8_t, kReadChunk> t_read_buffer;
 
 }  // namespace
 
+// A small fixed pool for secret lookups: a provider may block (a central store), the event loop
+// must not. Bounded: beyond `capacity` queued lookups, submit() refuses (the login fails 0x0201).
+class LookupPool {
+ public:
+  LookupPool(unsigned threads, std::size_t capacity) : m_capacity(capacity) {
+    for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+      m_threads.emplace_back([this] { work(); });
+    }
+  }
+  ~LookupPool() { stop(); }
+  LookupPool(const LookupPool&) = delete;
+  LookupPool& operator=(const LookupPool&) = delete;
+
+  bool submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_stopping || m_jobs.size() >= m_capacity) return false;
+      m_jobs.push_back(std::move(job));
+    }
+    m_wake.notify_one();
+    return true;
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_stopping) return;
+      m_stopping = true;
+      m_jobs.clear();
+    }
+    m_wake.notify_all();
+    for (auto& t : m_threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_wake.wait(lock, [this] { return m_stopping || !m_jobs.empty(); });
+        if (m_stopping) return;
+        job = std::move(m_jobs.front());
+        m_jobs.pop_front();
+      }
+      job();
+    }
+  }
+
+  const std::size_t m_capacity;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::deque<std::function<void()>> m_jobs;
+  bool m_stopping = false;
+  std::vector<std::thread> m_threads;
+};
+
 struct Target::Impl {
   class EventConnection;
 
   explicit Impl(TargetOptions o)
-      : options(std::move(o)), registry(options.max_connections_per_session) {
+      : options(std::move(o)),
+        registry(options.max_connections_per_session),
+        guard(options.guard),
+        access(options.access) {
     for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
       loops.push_back(std::make_unique<asio::io_context>(1));  // one thread runs each loop
     }
     loop_load.assign(loops.size(), 0);
   }
 
-  void accept();
-  void on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket);
+  std::shared_ptr<const TargetAccess> current_access() const {
+    std::lock_guard<std::mutex> lock(access_mutex);
+    return access;
+  }
+  LookupPool& lookups() {
+    std::call_once(lookup_pool_once, [this] {
+      lookup_pool = std::make_unique<LookupPool>(options.lookup_threads, options.lookup_queue);
+    });
+    return *lookup_pool;
+  }
+
+  struct Portal;
+  void accept(Portal& portal);
+  void on_accept(Portal& portal, const asio::error_code& ec, asio::ip::tcp::socket socket);
   void admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote);
   void shutdown();
   void poll_stop();
@@ -58,6 +134,11 @@ struct Target::Impl {
 
   const TargetOptions options;
   SessionRegistry registry;
+  LoginGuard guard;
+  mutable std::mutex access_mutex;
+  std::shared_ptr<const TargetAccess> access;  // swapped by reload()
+  std::once_flag lookup_pool_once;
+  std::unique_ptr<LookupPool> lookup_pool;  // started at the first lookup
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> stopping{false};
   std::uint16_t port = 0;
@@ -90,10 +171,16 @@ struct Target::Impl {
   // Connections open on each loop (under mutex): a new connection goes to the least loaded,
   // the accepting loop first on a tie, so a lone login never crosses threads.
   std::vector<std::size_t> loop_load;
-  asio::ip::tcp::endpoint accept_peer;  // filled by the one accept in flight (loop 0)
-  std::optional<asio::ip::tcp::acceptor> acceptor;
+  // One per listen(), all on loop 0: an acceptor, the peer address its accept in flight fills in,
+  // and the timer that retries it after a failed accept.
+  struct Portal {
+    explicit Portal(asio::io_context& io) : acceptor(io), retry(io) {}
+    asio::ip::tcp::acceptor acceptor;
+    asio::ip::tcp::endpoint peer;
+    asio::steady_timer retry;
+  };
+  std::list<Portal> portals;
   std::optional<asio::steady_timer> stop_timer;
-  std::optional<asio::steady_timer> retry_timer;
   std::vector<std::thread> threads;
   asio::io_context& accept_loop() { return *loops.front(); }
 };
@@ -107,7 +194,8 @@ class Target::Impl::EventConnection
       : m_impl(impl),
         m_socket(std::move(socket)),
         m_timer(m_socket.get_executor()),
-        m_machine(impl.options, impl.registry, std::move(peer), Clock::now()) {}
+        m_machine(impl.options, impl.registry, std::move(peer), Clock::now(), impl.current_access(),
+                  &impl.guard) {}
   ~EventConnection() { m_impl.forget(this); }
   EventConnection(const EventConnection&) = delete;
   EventConnection& operator=(const EventConnection&) = delete;
@@ -180,6 +268,7 @@ class Target::Impl::EventConnection
 
   void arm_timer() {
     const auto deadline = m_machine.deadline();
+    m_armed = deadline;
     if (!deadline) {
       m_timer.cancel();
       return;
@@ -187,14 +276,33 @@ class Target::Impl::EventConnection
     m_timer.expires_at(*deadline);
     m_timer.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (ec || self->m_closed) return;
+      self->m_armed.reset();
       self->m_machine.tick(Clock::now());
       self->after_input();
     });
   }
 
+  // A secret lookup runs on the lookup pool; its answer comes back on this loop.
+  void start_lookup(SecretLookup lookup) {
+    auto self = shared_from_this();
+    const bool queued = m_impl.lookups().submit([self, lookup = std::move(lookup)] {
+      auto found = lookup.run();
+      asio::post(self->executor(), [self, found = std::move(found)]() mutable {
+        if (self->m_closed) return;
+        self->m_machine.lookup_done(std::move(found), Clock::now());
+        self->after_input();
+      });
+    });
+    if (!queued) {
+      m_machine.lookup_done(make_error(ErrorKind::io, "the lookup queue is full"), Clock::now());
+    }
+  }
+
   // After the machine saw input or time: send its output, note a login, close when done.
   void after_input() {
     if (m_closed) return;
+    while (auto lookup = m_machine.take_lookup()) start_lookup(std::move(*lookup));
+    if (m_machine.deadline() != m_armed) arm_timer();
     if (!m_logged_in && m_machine.phase() == TargetConnection::Phase::full_feature) {
       m_logged_in = true;
       m_impl.authenticated(this);
@@ -257,8 +365,9 @@ class Target::Impl::EventConnection
   // The first bytes of each read. Login PDUs are a few hundred bytes, so one read usually takes a
   // whole request; larger ones continue into the loop thread's buffer.
   std::array<std::uint8_t, 512> m_first{};
-  Bytes m_writing;  // being written
-  Bytes m_pending;  // queued behind it
+  Bytes m_writing;                           // being written
+  Bytes m_pending;                           // queued behind it
+  std::optional<Clock::time_point> m_armed;  // the deadline the timer waits for
   bool m_reading = false;
   bool m_logged_in = false;
   bool m_closed = false;
@@ -266,28 +375,29 @@ class Target::Impl::EventConnection
 
 // ---- accepting and admission -------------------------------------------------------------------
 
-void Target::Impl::accept() {
+void Target::Impl::accept(Portal& portal) {
   // accept() fills in the peer's address: no getpeername() per connection. The connection's
   // loop is chosen once it is accepted (admit()), when the loads are those of that moment.
-  acceptor->async_accept(accept_peer,
-                         [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
-                           on_accept(ec, std::move(socket));
-                         });
+  portal.acceptor.async_accept(
+      portal.peer, [this, &portal](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+        on_accept(portal, ec, std::move(socket));
+      });
 }
 
-void Target::Impl::on_accept(const asio::error_code& ec, asio::ip::tcp::socket socket) {
+void Target::Impl::on_accept(Portal& portal, const asio::error_code& ec,
+                             asio::ip::tcp::socket socket) {
   if (stopping.load() || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Out of descriptors (EMFILE) or a transient failure: retry shortly, never spin.
     log_limit_once(logged_accept, "accept failed: " + ec.message() + "; retrying every 50 ms");
-    retry_timer->expires_after(Millis(50));
-    retry_timer->async_wait([this](const asio::error_code& wait_ec) {
-      if (!wait_ec && !stopping.load()) accept();
+    portal.retry.expires_after(Millis(50));
+    portal.retry.async_wait([this, &portal](const asio::error_code& wait_ec) {
+      if (!wait_ec && !stopping.load()) accept(portal);
     });
     return;
   }
-  admit(std::move(socket), accept_peer);
-  accept();
+  admit(std::move(socket), portal.peer);
+  accept(portal);
 }
 
 void Target::Impl::admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& remote) {
@@ -383,9 +493,11 @@ void Target::Impl::shutdown() {
   if (stopping.exchange(true)) return;
   asio::post(accept_loop(), [this] {
     asio::error_code ec;
-    if (acceptor) acceptor->close(ec);
+    for (Portal& portal : portals) {
+      portal.acceptor.close(ec);
+      portal.retry.cancel();
+    }
     if (stop_timer) stop_timer->cancel();
-    if (retry_timer) retry_timer->cancel();
     std::vector<std::shared_ptr<EventConnection>> open;
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -415,12 +527,13 @@ void Target::Impl::poll_stop() {
 Target::Target(TargetOptions options) : m_impl(std::make_unique<Impl>(std::move(options))) {}
 
 Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
-  if (options.target_name.empty())
+  if (!options.access && options.target_name.empty())
     return make_error(ErrorKind::usage, "target needs a TargetName (IQN)");
   if (!options.backend) {
     MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
   }
-  if (options.chap) MULTICHAP_GUARD(validate_config(*options.chap, *options.backend));
+  options.access = access_of(options);
+  MULTICHAP_GUARD(validate_access(*options.access, *options.backend));
   if (options.max_connections == 0 || options.max_connections_per_session == 0 ||
       options.max_unauthenticated == 0 || options.max_unauthenticated_per_source == 0) {
     return make_error(ErrorKind::usage, "connection limits must be at least 1");
@@ -436,6 +549,32 @@ Target::~Target() {
   stop();
 }
 
+Result<void> validate_access(const TargetAccess& access, const HashBackend& backend) {
+  if (access.targets.empty()) return make_error(ErrorKind::usage, "no target to serve");
+  for (const TargetEntry& t : access.targets) {
+    if (t.name.empty()) return make_error(ErrorKind::usage, "a target needs a TargetName (IQN)");
+    if (access.find(t.name) != &t)
+      return make_error(ErrorKind::usage, "target " + t.name + " is listed twice");
+    if (t.chap) {
+      auto ok = validate_config(*t.chap, backend);
+      if (!ok) return make_error(ok.error().kind, t.name + ": " + ok.error().message);
+    }
+  }
+  if (access.discovery_chap) {
+    auto ok = validate_config(*access.discovery_chap, backend);
+    if (!ok) return make_error(ok.error().kind, "discovery: " + ok.error().message);
+  }
+  return {};
+}
+
+Result<void> Target::reload(std::shared_ptr<const TargetAccess> access) {
+  if (!access) return make_error(ErrorKind::usage, "reload needs a configuration");
+  MULTICHAP_GUARD(validate_access(*access, *m_impl->options.backend));
+  std::lock_guard<std::mutex> lock(m_impl->access_mutex);
+  m_impl->access = std::move(access);
+  return {};
+}
+
 Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
   MULTICHAP_ASSIGN_OR_RETURN(Listener listener, Listener::listen(endpoint, 4096));
   const std::uint16_t port = listener.port();
@@ -444,21 +583,23 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   asio::error_code ec;
-  m_impl->acceptor.emplace(m_impl->accept_loop());
-  m_impl->acceptor->assign(addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
-                           fd, ec);
-  if (ec) return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
-  m_impl->port = port;
+  Impl::Portal& portal = m_impl->portals.emplace_back(m_impl->accept_loop());
+  portal.acceptor.assign(addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd,
+                         ec);
+  if (ec) {
+    m_impl->portals.pop_back();
+    return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
+  }
+  if (m_impl->port == 0) m_impl->port = port;
   return port;
 }
 
 void Target::start() {
   Impl& impl = *m_impl;
-  if (!impl.acceptor || !impl.threads.empty()) return;
+  if (impl.portals.empty() || !impl.threads.empty()) return;
   impl.stop_timer.emplace(impl.accept_loop());
-  impl.retry_timer.emplace(impl.accept_loop());
   for (auto& loop : impl.loops) impl.work.push_back(asio::make_work_guard(*loop));
-  impl.accept();
+  for (Impl::Portal& portal : impl.portals) impl.accept(portal);
   impl.poll_stop();
   for (auto& loop : impl.loops) {
     impl.threads.emplace_back([&io = *loop] { io.run(); });
@@ -483,6 +624,7 @@ void Target::stop() {
     if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
   }
   impl.threads.clear();
+  if (impl.lookup_pool) impl.lookup_pool->stop();
 }
 
 void Target::request_stop() {
@@ -492,9 +634,15 @@ void Target::request_stop() {
 void Target::serve(Connection conn) {
   Impl& impl = *m_impl;
   impl.registry.add(&TargetStats::connections);
-  TargetConnection machine(impl.options, impl.registry, conn.peer(), Clock::now());
+  TargetConnection machine(impl.options, impl.registry, conn.peer(), Clock::now(),
+                           impl.current_access(), &impl.guard);
   Bytes buffer(16384);
   while (!machine.finished()) {
+    // This driver blocks anyway: a lookup runs right here.
+    if (auto lookup = machine.take_lookup()) {
+      machine.lookup_done(lookup->run(), Clock::now());
+      continue;
+    }
     if (machine.has_output()) {
       const Bytes out = machine.take_output();
       if (auto sent = conn.write_all(out, Clock::now() + impl.options.login_timeout); !sent) {
@@ -528,7 +676,13 @@ std::uint16_t Target::port() const {
 }
 
 TargetStats Target::stats() const {
-  return m_impl->registry.stats();
+  TargetStats s = m_impl->registry.stats();
+  const LoginGuard::Counters g = m_impl->guard.counters();
+  s.guard_failures = g.failures;
+  s.guard_refused_locked = g.refused_locked;
+  s.guard_evictions = g.evictions;
+  s.guard_entries = g.entries;
+  return s;
 }
 
 std::size_t Target::session_count() const {

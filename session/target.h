@@ -25,15 +25,24 @@
 
 namespace multichap {
 
+// Checks every target's and the discovery's CHAP configuration against backend, and that the
+// target names are unique.
+Result<void> validate_access(const TargetAccess& access, const HashBackend& backend);
+
 class Target {
  public:
   // Validates the options (CHAP configuration against the backend, limits).
   static Result<std::unique_ptr<Target>> create(TargetOptions options);
+  // Replaces the targets, ACLs and accounts (a configuration reload, SIGHUP): connections
+  // accepted from now on use the new ones; established sessions and logins under way keep the
+  // rules they started with. Validated first: on an error nothing changes. Thread-safe.
+  Result<void> reload(std::shared_ptr<const TargetAccess> access);
   ~Target();
   Target(const Target&) = delete;
   Target& operator=(const Target&) = delete;
 
-  // Binds and listens; port 0 picks a free port. Returns the port.
+  // Binds and listens; port 0 picks a free port. Returns the port. May be called several times
+  // before start(): one portal per call, all serving the same targets (port() is the first's).
   Result<std::uint16_t> listen(const Endpoint& endpoint);
   // Runs the event loop on background threads.
   void start();

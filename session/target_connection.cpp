@@ -23,22 +23,100 @@ std::size_t padded(std::uint32_t length) {
   return length + (4 - length % 4) % 4;
 }
 
+// "a.b.c.d:port" or "[v6]:port" -> the address alone.
+std::string source_of(const std::string& peer) {
+  std::string s = peer;
+  const auto colon = s.rfind(':');
+  if (colon != std::string::npos && s.find(']') == std::string::npos && s.find(':') != colon) {
+    return s;  // a bare IPv6 address without a port
+  }
+  if (colon != std::string::npos) s.resize(colon);
+  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// Keys negotiated only during login (RFC 7143 §13): in a Text Request they are answered Reject.
+bool is_login_only_key(std::string_view key) {
+  static const char* const kKeys[] = {
+      "HeaderDigest",      "DataDigest",           "MaxConnections",      "SendTargets",
+      "TargetName",        "InitiatorName",        "TargetAlias",         "InitiatorAlias",
+      "TargetAddress",     "TargetPortalGroupTag", "InitialR2T",          "ImmediateData",
+      "MaxBurstLength",    "FirstBurstLength",     "DefaultTime2Wait",    "DefaultTime2Retain",
+      "MaxOutstandingR2T", "DataPDUInOrder",       "DataSequenceInOrder", "ErrorRecoveryLevel",
+      "SessionType",       "AuthMethod",           "TaskReporting",       "iSCSIProtocolLevel",
+      "X#NodeArchitecture"};
+  for (const char* k : kKeys) {
+    if (key == k) return true;
+  }
+  return is_auth_key(key);
+}
+
 }  // namespace
 
+std::shared_ptr<const TargetAccess> access_of(const TargetOptions& options) {
+  if (options.access) return options.access;
+  return single_target_access(options.target_name, options.chap);
+}
+
 TargetConnection::TargetConnection(const TargetOptions& options, SessionRegistry& registry,
-                                   std::string peer, Clock::time_point now)
+                                   std::string peer, Clock::time_point now,
+                                   std::shared_ptr<const TargetAccess> access, LoginGuard* guard)
     : m_options(options),
       m_registry(registry),
       m_peer(std::move(peer)),
-      m_deadline(now + options.login_timeout) {}
+      m_source(source_of(m_peer)),
+      m_access(access ? std::move(access) : access_of(options)),
+      m_guard(guard),
+      m_deadline(now + options.login_timeout),
+      m_now(now) {}
 
 TargetConnection::~TargetConnection() {
   leave_session();
 }
 
 std::optional<Clock::time_point> TargetConnection::deadline() const {
-  if (m_phase == Phase::await_login || m_phase == Phase::login) return m_deadline;
+  switch (m_phase) {
+    case Phase::await_login:
+    case Phase::login:
+      return m_deadline;
+    case Phase::lookup:
+      return std::min(m_deadline, m_lookup_deadline);
+    case Phase::delayed:
+      return m_release;
+    case Phase::full_feature:
+    case Phase::done:
+      break;
+  }
   return std::nullopt;
+}
+
+std::optional<SecretLookup> TargetConnection::take_lookup() {
+  if (m_phase != Phase::lookup || m_lookup_taken || !m_lookup) return std::nullopt;
+  m_lookup_taken = true;
+  return m_lookup;
+}
+
+void TargetConnection::lookup_done(Result<std::optional<Secret>> found, Clock::time_point now) {
+  if (m_phase != Phase::lookup || !m_lookup) return;
+  m_now = now;
+  if (!found) {
+    m_lookup_failed = true;
+    if (m_options.log)
+      log("secret lookup for CHAP_N '" + m_lookup->chap_n.substr(0, 64) + "' from " + m_peer +
+          " failed: " + found.error().message);
+    m_registry.add(&TargetStats::lookups_failed);
+  }
+  std::string chap_n = m_lookup->chap_n;
+  m_lookup.reset();
+  const LoginRequest req = std::move(*m_lookup_req);
+  m_lookup_req.reset();
+  const KeyList keys = std::move(m_lookup_keys);
+  m_lookup_keys = KeyList{};
+  m_phase = Phase::login;
+  m_auth->supply_secret(std::move(chap_n), std::move(found));
+  process_request(req, keys);
+  // Bytes that arrived while we waited: their turn now.
+  if (m_phase == Phase::login && m_in.size() > m_in_pos) receive(ByteView(), now);
 }
 
 Bytes TargetConnection::take_output() {
@@ -62,6 +140,9 @@ void TargetConnection::send(const Pdu& pdu) {
 
 void TargetConnection::finish() {
   m_phase = Phase::done;
+  m_lookup.reset();
+  m_lookup_req.reset();
+  m_text_answer.clear();
   m_in.clear();
   m_in_pos = 0;
   m_auth.reset();
@@ -75,14 +156,23 @@ void TargetConnection::leave_session() {
 }
 
 void TargetConnection::receive(ByteView bytes, Clock::time_point now) {
-  if (m_phase == Phase::done) return;
   tick(now);
-  if (m_phase == Phase::done) return;
+  // Done, or a held answer waiting for its time: what the peer sends now is not read.
+  if (m_phase == Phase::done || m_phase == Phase::delayed) return;
+  if (m_phase == Phase::lookup) {
+    // The initiator must wait for our answer; keep its bytes (bounded) for afterwards.
+    if (m_in.size() + bytes.size() > kMaxLoginText) {
+      abandon("sent more data while its CHAP response was being checked");
+      return;
+    }
+    m_in.insert(m_in.end(), bytes.data(), bytes.data() + bytes.size());
+    return;
+  }
   // Skip the data segment of a PDU already rejected on its header.
   std::size_t skip = std::min(m_discard, bytes.size());
   m_discard -= skip;
   m_in.insert(m_in.end(), bytes.data() + skip, bytes.data() + bytes.size());
-  while (m_phase != Phase::done) {
+  while (m_phase != Phase::done && m_phase != Phase::delayed && m_phase != Phase::lookup) {
     const std::size_t available = m_in.size() - m_in_pos;
     if (available < kBhsSize) break;
     std::array<std::uint8_t, kBhsSize> bhs{};
@@ -119,7 +209,24 @@ void TargetConnection::receive(ByteView bytes, Clock::time_point now) {
 }
 
 void TargetConnection::tick(Clock::time_point now) {
-  if ((m_phase != Phase::await_login && m_phase != Phase::login) || now < m_deadline) return;
+  m_now = std::max(m_now, now);
+  if (m_phase == Phase::delayed) {
+    if (now < m_release) return;
+    m_out.insert(m_out.end(), m_held.begin(), m_held.end());
+    m_held.clear();
+    finish();
+    return;
+  }
+  if (m_phase == Phase::lookup && now >= m_lookup_deadline && now < m_deadline) {
+    lookup_done(
+        make_error(ErrorKind::timeout,
+                   "timed out after " + std::to_string(m_options.lookup_timeout.count()) + " ms"),
+        now);
+    return;
+  }
+  if ((m_phase != Phase::await_login && m_phase != Phase::login && m_phase != Phase::lookup) ||
+      now < m_deadline)
+    return;
   m_registry.add(&TargetStats::login_deadline_closed);
   const std::string why = "no full feature phase within the login deadline of " +
                           std::to_string(m_options.login_timeout.count()) + " ms";
@@ -132,17 +239,20 @@ void TargetConnection::tick(Clock::time_point now) {
 }
 
 void TargetConnection::peer_closed(const std::string& why) {
-  if (m_phase == Phase::await_login) {
-    if (m_options.log) log("connection from " + m_peer + " closed before login: " + why);
-  } else if (m_phase == Phase::login) {
+  if (m_phase == Phase::login || m_phase == Phase::lookup) {
     abandon(why);
     return;
+  }
+  if (m_phase == Phase::delayed) {
+    m_held.clear();  // the failure was counted already; nobody is left to tell
+  } else if (m_phase == Phase::await_login) {
+    if (m_options.log) log("connection from " + m_peer + " closed before login: " + why);
   }
   finish();
 }
 
 void TargetConnection::abort(const std::string& reason) {
-  if (m_phase == Phase::login) {
+  if (m_phase == Phase::login || m_phase == Phase::lookup) {
     abandon(reason);
     return;
   }
@@ -207,10 +317,14 @@ TargetConnection::Verdict TargetConnection::on_header(
       }
       if ((bhs[0] & 0x40) == 0) ++m_exp_cmd_sn;  // non-immediate: consumes a CmdSN
       const auto op = static_cast<Opcode>(opcode);
-      if (op == Opcode::logout_request || op == Opcode::nop_out) return Verdict::read;
+      if (op == Opcode::logout_request || op == Opcode::text_request) return Verdict::read;
+      // RFC 7143 §4.3: a Discovery session carries only Text Requests and Logout.
+      if (op == Opcode::nop_out && !m_discovery) return Verdict::read;
       send_reject(bhs);
       return Verdict::skip;
     }
+    case Phase::lookup:
+    case Phase::delayed:
     case Phase::done:
       break;
   }
@@ -250,13 +364,58 @@ void TargetConnection::respond(bool transit, std::uint8_t csg, std::uint8_t nsg,
   send(encode(r));
 }
 
-void TargetConnection::fail_login(std::uint8_t csg, const LoginFailure& failure) {
+void TargetConnection::fail_login(std::uint8_t csg, const LoginFailure& failure, Millis delay) {
   respond(false, csg, 0, 0, failure.status, failure.keys);
   if (m_options.log)
     log("login from " + m_peer + (m_initiator_name.empty() ? "" : " (" + m_initiator_name + ")") +
-        " failed: " + status_text(failure.status) + ": " + failure.reason);
+        " failed: " + status_text(failure.status) + ": " + failure.reason +
+        (delay.count() > 0 ? " (answered after " + std::to_string(delay.count()) + " ms)" : ""));
   m_registry.add(&TargetStats::logins_failed);
-  finish();
+  if (delay.count() <= 0) {
+    finish();
+    return;
+  }
+  // LoginGuard: the answer waits; tick() releases it at m_release.
+  m_held = take_output();
+  m_auth.reset();
+  m_in.clear();
+  m_in_pos = 0;
+  m_release = m_now + delay;
+  m_phase = Phase::delayed;
+  m_registry.add(&TargetStats::answers_delayed);
+}
+
+// A failed CHAP exchange (0x0201): counted by the guard when the initiator named an account
+// (a guess), answered after the guard's delay.
+void TargetConnection::fail_authentication(const std::string& reason, const KeyList& reject,
+                                           const std::string* chap_n, bool count) {
+  Millis delay{0};
+  if (m_guard != nullptr && chap_n != nullptr) {
+    if (count) {
+      const LoginGuard::Failure failure = m_guard->failed(m_source, *chap_n, m_now);
+      delay = failure.delay;
+      if (failure.new_lockout) {
+        m_registry.add(&TargetStats::lockouts);
+        const LoginGuardPolicy& p = m_guard->policy();
+        if (m_options.log)
+          log("lockout: " + failure.what + " for " + std::to_string(p.lockout.count() / 1000) +
+              " s after repeated authentication failures (every login from it answered 0x0201)");
+      }
+    } else if (m_guard->locked(m_source, *chap_n, m_now)) {
+      delay = m_guard->policy().max_delay;
+    }
+  }
+  fail_login(m_stage, {status::kAuthenticationFailure, reason, reject}, delay);
+}
+
+// RFC 7143 §11.13.5 0x0202: an authenticated initiator outside the target's ACL.
+bool TargetConnection::authorized() {
+  if (m_discovery || m_target == nullptr || m_target->allows(m_initiator_name)) return true;
+  m_registry.add(&TargetStats::logins_unauthorized);
+  fail_login(m_stage, {status::kAuthorizationFailure,
+                       "InitiatorName is not in the ACL of " + m_target->name.substr(0, 223),
+                       {}});
+  return false;
 }
 
 // Every request of a login repeats ISID, TSIH, ITT, CID and sits in the current stage.
@@ -289,6 +448,17 @@ void TargetConnection::on_login_pdu(const Pdu& pdu) {
     return;
   }
   const LoginRequest& req = *decoded;
+  if ((pdu.bhs[0] & 0x40) == 0) {
+    // RFC 7143 §11.12: the I bit of a Login Request is always 1 (tgt also refuses it).
+    if (!m_started) {
+      m_isid = req.isid;
+      m_itt = req.itt;
+      m_request_tsih = req.tsih;
+    }
+    fail_login(m_started ? m_stage : req.csg,
+               {status::kInitiatorError, "Login Request without the immediate (I) bit", {}});
+    return;
+  }
   if (m_phase == Phase::await_login) {
     m_phase = Phase::login;
     m_isid = req.isid;
@@ -297,15 +467,6 @@ void TargetConnection::on_login_pdu(const Pdu& pdu) {
     m_itt = req.itt;
     m_exp_cmd_sn = req.cmd_sn;
     m_stage = req.csg;
-    if (m_options.chap) {
-      auto created = TargetAuthenticator::create(m_options.chap, m_options.backend);
-      if (!created) {
-        fail_login(req.csg, {status::kTargetError, created.error().message, {}});
-        return;
-      }
-      m_auth = std::move(created).value();
-      m_auth->rewind();  // a fresh exchange for this login, whatever came before
-    }
   } else if (!check_same_login(req)) {
     return;
   }
@@ -346,18 +507,39 @@ bool TargetConnection::admit(const LoginRequest& req, const KeyList& keys) {
     return false;
   }
   m_discovery = session_type == "Discovery";
-  if (!m_discovery) {
+  std::shared_ptr<const ChapTargetConfig> chap;
+  if (m_discovery) {
+    if (!m_access->discovery_enabled) {
+      fail_login(req.csg,
+                 {status::kSessionTypeNotSupported, "discovery sessions are disabled here", {}});
+      return false;
+    }
+    chap = m_access->discovery_chap;
+  } else {
     const std::string* target = keys.find("TargetName");
     if (target == nullptr) {
       fail_login(req.csg, {status::kMissingParameter, "no TargetName in a Normal session", {}});
       return false;
     }
-    if (*target != m_options.target_name) {
+    m_target = m_access->find(*target);
+    if (m_target == nullptr) {
       fail_login(
           req.csg,
           {status::kTargetNotFound, "unknown TargetName '" + target->substr(0, 223) + "'", {}});
       return false;
     }
+    chap = m_target->chap;
+  }
+  if (chap) {
+    auto created = TargetAuthenticator::create(chap, m_options.backend);
+    if (!created) {
+      fail_login(req.csg, {status::kTargetError, created.error().message, {}});
+      return false;
+    }
+    m_auth = std::move(created).value();
+    m_auth->rewind();  // a fresh exchange for this login, whatever came before
+  } else if (!authorized()) {
+    return false;  // no authentication: the ACL applies at once
   }
   m_leading = req.tsih == 0;
   if (!m_leading) {
@@ -372,7 +554,7 @@ bool TargetConnection::admit(const LoginRequest& req, const KeyList& keys) {
     }
   }
   if (m_auth) {
-    m_auth->set_login_context(m_initiator_name, m_discovery ? std::string() : m_options.target_name,
+    m_auth->set_login_context(m_initiator_name, m_discovery ? std::string() : m_target->name,
                               m_discovery);
   }
   return true;
@@ -390,19 +572,50 @@ void TargetConnection::on_complete_request(const LoginRequest& req) {
     if (!admit(req, *keys)) return;
     m_first_request = false;
   }
+  if (const std::string* mrdsl = keys->find("MaxRecvDataSegmentLength")) {
+    // RFC 7143 §13.12: 512 to 2^24-1; what we may send in one PDU from now on.
+    auto n = parse_number(*mrdsl, 0xffffff);
+    if (n && *n >= 512) m_peer_mrdsl = *n;
+  }
+  if (m_stage == kSecurityStage && m_auth) {
+    if (auto chap_n = m_auth->needs_lookup(*keys)) {
+      // The provider may be slow: the driver runs the lookup elsewhere (take_lookup()).
+      m_lookup = SecretLookup{m_auth->exchange().config().provider, *chap_n, m_initiator_name,
+                              m_discovery ? std::string() : m_target->name, m_discovery};
+      m_lookup_taken = false;
+      m_lookup_req = req;
+      m_lookup_keys = std::move(keys).value();
+      m_lookup_deadline = m_now + m_options.lookup_timeout;
+      m_phase = Phase::lookup;
+      return;
+    }
+  }
+  process_request(req, *keys);
+}
 
+void TargetConnection::process_request(const LoginRequest& req, const KeyList& received) {
+  const KeyList* keys = &received;
   KeyList out;
   bool may_transit = true;
   if (m_stage == kSecurityStage) {
     if (m_auth) {
+      const std::string* chap_n = keys->find("CHAP_N");
       auto step = m_auth->step(*keys);
       if (!step) {
-        fail_login(m_stage,
-                   {status::kAuthenticationFailure, step.error().message, m_auth->reject_keys()});
+        fail_authentication(step.error().message, m_auth->reject_keys(), chap_n, !m_lookup_failed);
         return;
       }
       out = std::move(step).value();
       may_transit = m_auth->state() == AuthStatus::succeeded;
+      if (may_transit && chap_n != nullptr && m_guard != nullptr) {
+        // A locked-out source learns nothing, not even that this guess was right.
+        if (m_guard->locked(m_source, *chap_n, m_now)) {
+          fail_authentication("source is locked out after repeated failures", {}, chap_n, false);
+          return;
+        }
+        m_guard->succeeded(m_source, *chap_n);
+      }
+      if (may_transit && !authorized()) return;
     } else if (const std::string* method = keys->find("AuthMethod")) {
       // No CHAP configured: only AuthMethod=None is acceptable.
       if (method->find("None") == std::string::npos) {
@@ -487,6 +700,8 @@ void TargetConnection::on_complete_request(const LoginRequest& req) {
 void TargetConnection::on_full_feature_pdu(const Pdu& pdu) {
   if (pdu.opcode() == static_cast<std::uint8_t>(Opcode::logout_request)) {
     on_logout(pdu);
+  } else if (pdu.opcode() == static_cast<std::uint8_t>(Opcode::text_request)) {
+    on_text_request(pdu);
   } else {
     on_nop_out(pdu);  // on_header() let nothing else through
   }
@@ -523,9 +738,143 @@ void TargetConnection::on_nop_out(const Pdu& pdu) {
   send(encode(in));
 }
 
-void TargetConnection::send_reject(const std::array<std::uint8_t, kBhsSize>& bhs) {
+// ---- Text Requests: SendTargets (RFC 7143 §11.10, §12.3, Appendix C) ----------------------------
+
+void TargetConnection::on_text_request(const Pdu& pdu) {
+  auto req = decode_text_request(pdu);
+  if (!req) {
+    send_reject(pdu.bhs, 0x04);  // protocol error (F and C together)
+    return;
+  }
+  if (req->ttt != 0xffffffff) {
+    // The continuation of an exchange we started: more of our answer, or more of theirs.
+    if (req->ttt != m_text_ttt || req->itt != m_text_itt) {
+      send_reject(pdu.bhs, 0x09);  // invalid PDU field: a TTT we did not hand out
+      return;
+    }
+    if (!m_text_assembling) {
+      send_text_segment(req->itt);
+      return;
+    }
+  } else {
+    // A new exchange (a new ITT) drops whatever was left of the previous one.
+    m_text_request.clear();
+    m_text_answer.clear();
+    m_text_assembling = false;
+    m_text_ttt = 0xffffffff;
+  }
+  m_text_itt = req->itt;
+  if (auto appended = m_text_request.append(ByteView(req->data)); !appended) {
+    send_reject(pdu.bhs, 0x04);
+    m_text_request.clear();
+    m_text_assembling = false;
+    return;
+  }
+  if (req->cont) {
+    // Their text goes on: acknowledge with an empty response and a TTT to continue with.
+    m_text_assembling = true;
+    m_text_ttt = m_next_ttt++ & 0x7fffffff;
+    TextResponse r;
+    r.final = false;
+    r.itt = req->itt;
+    r.ttt = m_text_ttt;
+    r.stat_sn = m_stat_sn++;
+    r.exp_cmd_sn = m_exp_cmd_sn;
+    r.max_cmd_sn = m_exp_cmd_sn + 31;
+    send(encode(r));
+    return;
+  }
+  m_text_assembling = false;
+  auto keys = parse_text(m_text_request.bytes());
+  m_text_request.clear();
+  if (!keys) {
+    send_reject(pdu.bhs, 0x04);
+    return;
+  }
+  log_keys("<-", *keys);
+  m_text_answer = answer_text(*keys);
+  send_text_segment(req->itt);
+}
+
+std::string TargetConnection::answer_text(const KeyList& keys) {
+  std::string text;
+  KeyList others;
+  bool answered_send_targets = false;
+  for (const auto& kv : keys) {
+    if (kv.key == "SendTargets" && !answered_send_targets) {
+      answered_send_targets = true;
+      std::vector<const TargetEntry*> entries;
+      if (m_discovery) {
+        // A Discovery session: every target this initiator may use, or the one named.
+        if (kv.value == "All") {
+          entries = m_access->visible_to(m_initiator_name);
+        } else if (const TargetEntry* t = m_access->find(kv.value);
+                   t != nullptr && t->allows(m_initiator_name)) {
+          entries.push_back(t);
+        }
+      } else if (kv.value == "All") {
+        // RFC 7143 §12.3: All is for Discovery sessions.
+        others.set("SendTargets", "Reject");
+        continue;
+      } else if (m_target != nullptr && (kv.value.empty() || kv.value == m_target->name)) {
+        entries.push_back(m_target);  // a Normal session learns only about its own target
+      }
+      m_registry.add(&TargetStats::send_targets);
+      const std::string part = m_access->send_targets_text(entries);
+      const std::size_t max = std::max<std::size_t>(512, m_peer_mrdsl);
+      if (m_options.log)
+        log("SendTargets=" + kv.value.substr(0, 64) + " from " + m_peer + " (" + m_initiator_name +
+            "): " + std::to_string(entries.size()) + " target(s), " + std::to_string(part.size()) +
+            " bytes in " + std::to_string(std::max<std::size_t>(1, (part.size() + max - 1) / max)) +
+            " PDU(s)");
+      text += part;
+    } else if (kv.key == "MaxRecvDataSegmentLength") {
+      // Declarative (RFC 7143 §13.12), allowed in full feature phase: no answer.
+      auto n = parse_number(kv.value, 0xffffff);
+      if (n && *n >= 512) m_peer_mrdsl = *n;
+    } else if (is_login_only_key(kv.key)) {
+      others.set(kv.key, "Reject");
+    } else {
+      others.set(kv.key, "NotUnderstood");
+    }
+  }
+  if (!others.empty()) {
+    log_keys("->", others);
+    text += build_text(others);
+  }
+  return text;
+}
+
+// Sends the next part of m_text_answer: C=1 with a TTT while more is left (the initiator asks for
+// the rest with empty requests carrying that TTT), F=1 with the last part.
+void TargetConnection::send_text_segment(std::uint32_t itt) {
+  TextResponse r;
+  r.itt = itt;
+  const std::size_t max = std::max<std::size_t>(512, m_peer_mrdsl);
+  if (m_text_answer.size() > max) {
+    r.final = false;
+    r.cont = true;
+    m_text_ttt = m_next_ttt++ & 0x7fffffff;
+    r.ttt = m_text_ttt;
+    r.data.assign(m_text_answer.begin(), m_text_answer.begin() + static_cast<std::ptrdiff_t>(max));
+    m_text_answer.erase(0, max);
+  } else {
+    r.data.assign(m_text_answer.begin(), m_text_answer.end());
+    m_text_answer.clear();
+    m_text_ttt = 0xffffffff;
+  }
+  r.stat_sn = m_stat_sn++;
+  r.exp_cmd_sn = m_exp_cmd_sn;
+  r.max_cmd_sn = m_exp_cmd_sn + 31;
+  send(encode(r));
+}
+
+void TargetConnection::send_reject(const std::array<std::uint8_t, kBhsSize>& bhs,
+                                   std::uint8_t reason) {
   RejectPdu reject;
-  reject.reason = 0x05;  // RFC 7143 §11.17.1 "command not supported": no SCSI layer here
+  // RFC 7143 §11.17.1: 0x05 "command not supported" (no SCSI layer here), 0x04 protocol error,
+  // 0x09 invalid PDU field.
+  reject.reason = reason;
   reject.stat_sn = m_stat_sn++;
   reject.exp_cmd_sn = m_exp_cmd_sn;
   reject.max_cmd_sn = m_exp_cmd_sn + 31;

@@ -1,8 +1,11 @@
 // The target side of one iSCSI connection as a sans-I/O state machine: bytes in, bytes out, time
 // as an input. It frames PDUs, runs the login phase (RFC 7143 §6.3: stages, C-bit text, the
 // security stage through a LoginAuthenticator, operational negotiation, leading and non-leading
-// logins) and a minimal full feature phase (Logout, NOP-Out; anything else is rejected: there is
-// no SCSI layer). It owns no socket, thread or clock.
+// logins), the access rules of TargetAccess (which targets, which initiators: 0x0202 for an
+// authenticated initiator outside a target's ACL), the brute-force defence of LoginGuard, and a
+// minimal full feature phase: Logout, NOP-Out, and Text Requests answering SendTargets (RFC 7143
+// §12.3, Appendix C, with C-bit continuation); a Discovery session may only do Text and Logout.
+// Anything else is rejected: there is no SCSI layer. It owns no socket, thread or clock.
 //
 // Driving it from your own event loop:
 //   TargetConnection conn(options, registry, peer_name, now);
@@ -10,6 +13,10 @@
 //   on a timer:   conn.tick(now);                      (conn.deadline() says when)
 //   on EOF/error: conn.peer_closed("reason");
 //   after sending: if conn.finished(), close the socket.
+//   after every call: if (auto lookup = conn.take_lookup()) run lookup->run() off the loop,
+//                     then conn.lookup_done(result, now) (a slow secret provider never blocks).
+// A failed authentication may be answered late (LoginGuard's delay): the answer is held inside
+// the machine and released by tick() at deadline(); no thread waits for it.
 // Every call may append output; send it in order. A header that cannot be valid at this point
 // (wrong opcode, oversized data segment) is acted on as soon as its 48 bytes arrive, without
 // waiting for the data segment it announces.
@@ -24,9 +31,11 @@
 #include "auth/chap.h"
 #include "auth/text.h"
 #include "backends/hash_backend.h"
+#include "session/login_guard.h"
 #include "session/login_text.h"
 #include "session/pdu.h"
 #include "session/session_registry.h"
+#include "session/target_access.h"
 #include "session/transcript.h"
 #include "session/transport.h"
 
@@ -35,9 +44,21 @@ namespace multichap {
 class TargetAuthenticator;
 
 struct TargetOptions {
-  std::string target_name;                       // the IQN served (TargetName)
-  std::shared_ptr<const ChapTargetConfig> chap;  // null: no authentication (AuthMethod=None)
-  std::shared_ptr<const HashBackend> backend;    // null: the default backend
+  // The one-target form: the IQN served and its CHAP (null: AuthMethod=None), used for Discovery
+  // sessions too. Ignored when access is set.
+  std::string target_name;
+  std::shared_ptr<const ChapTargetConfig> chap;
+  // Several targets with ACLs and discovery authentication (Target::reload() replaces it).
+  std::shared_ptr<const TargetAccess> access;
+  // Password-guessing defence (LoginGuardPolicy::enabled = false turns it off).
+  LoginGuardPolicy guard;
+  // A secret provider's lookup runs on a small pool of its own (never on the event loop); one
+  // that takes longer than this fails the login with 0x0201. Lookups queued beyond
+  // lookup_queue fail at once (0x0201), so a stalled store cannot pile up work.
+  Millis lookup_timeout{5000};
+  unsigned lookup_threads = 2;
+  std::size_t lookup_queue = 256;
+  std::shared_ptr<const HashBackend> backend;  // null: the default backend
   // Deadline for the whole login, from accept to full feature phase: a slow or silent client
   // cannot hold a connection past it, however it paces its bytes.
   Millis login_timeout{15000};
@@ -56,18 +77,38 @@ struct TargetOptions {
   bool log_keys = false;   // also log every key exchanged (masked)
 };
 
+// The access rules a TargetOptions stands for: options.access, or its one-target form.
+std::shared_ptr<const TargetAccess> access_of(const TargetOptions& options);
+
+// A secret lookup the driver must run off its event loop (TargetConnection::take_lookup()).
+struct SecretLookup {
+  std::shared_ptr<const SecretProvider> provider;
+  std::string chap_n;
+  std::string initiator_name;
+  std::string target_name;
+  bool discovery = false;
+  // Calls the provider (blocking, on the caller's thread).
+  Result<std::optional<Secret>> run() const {
+    return provider->find_secret(AccountQuery{chap_n, initiator_name, target_name, discovery});
+  }
+};
+
 class TargetConnection {
  public:
   enum class Phase : std::uint8_t {
     await_login,   // nothing received yet
     login,         // in the login phase
+    lookup,        // in the login phase, waiting for lookup_done()
     full_feature,  // logged in
+    delayed,       // a failed login's answer held back until deadline(); then done
     done,          // finished: send what is left, then close
   };
 
-  // options and registry must outlive the connection; now starts the login deadline.
+  // options and registry (and guard, when given) must outlive the connection; now starts the
+  // login deadline. access: the rules this connection lives by (default access_of(options)).
   TargetConnection(const TargetOptions& options, SessionRegistry& registry, std::string peer,
-                   Clock::time_point now);
+                   Clock::time_point now, std::shared_ptr<const TargetAccess> access = nullptr,
+                   LoginGuard* guard = nullptr);
   ~TargetConnection();
   TargetConnection(const TargetConnection&) = delete;
   TargetConnection& operator=(const TargetConnection&) = delete;
@@ -87,9 +128,16 @@ class TargetConnection {
   // Send what is left, then close.
   bool finished() const { return m_phase == Phase::done; }
   Phase phase() const { return m_phase; }
-  // When tick() must be called next (the login deadline); none once logged in.
+  // When tick() must be called next (the login deadline, a lookup's timeout, the release of a
+  // delayed answer); none once logged in.
   std::optional<Clock::time_point> deadline() const;
   const std::string& peer() const { return m_peer; }
+
+  // A secret lookup to run, once (then the machine waits in Phase::lookup).
+  std::optional<SecretLookup> take_lookup();
+  // Its outcome; ignored unless the machine still waits for it (a timed-out lookup's late
+  // answer is dropped).
+  void lookup_done(Result<std::optional<Secret>> found, Clock::time_point now);
 
  private:
   // A login that must end with a status (and the reason for the local log).
@@ -107,15 +155,22 @@ class TargetConnection {
   void on_pdu(const Pdu& pdu);
   void on_login_pdu(const Pdu& pdu);
   void on_complete_request(const LoginRequest& req);
+  void process_request(const LoginRequest& req, const KeyList& keys);
   bool admit(const LoginRequest& req, const KeyList& keys);
+  void fail_authentication(const std::string& reason, const KeyList& reject,
+                           const std::string* chap_n, bool count);
+  bool authorized();
   void on_full_feature_pdu(const Pdu& pdu);
   void on_logout(const Pdu& pdu);
   void on_nop_out(const Pdu& pdu);
-  void send_reject(const std::array<std::uint8_t, kBhsSize>& bhs);
+  void on_text_request(const Pdu& pdu);
+  std::string answer_text(const KeyList& keys);
+  void send_text_segment(std::uint32_t itt);
+  void send_reject(const std::array<std::uint8_t, kBhsSize>& bhs, std::uint8_t reason = 0x05);
 
   void respond(bool transit, std::uint8_t csg, std::uint8_t nsg, std::uint16_t tsih,
                std::uint16_t code, const KeyList& keys);
-  void fail_login(std::uint8_t csg, const LoginFailure& failure);
+  void fail_login(std::uint8_t csg, const LoginFailure& failure, Millis delay = Millis(0));
   void abandon(const std::string& why);
   bool check_same_login(const LoginRequest& req);
   void log(const std::string& line) const;
@@ -127,7 +182,14 @@ class TargetConnection {
   const TargetOptions& m_options;
   SessionRegistry& m_registry;
   const std::string m_peer;
+  std::string m_source;  // the peer's address without the port (LoginGuard's key)
+  std::shared_ptr<const TargetAccess> m_access;
+  LoginGuard* m_guard;
+  const TargetEntry* m_target = nullptr;  // the Normal session's target (in m_access)
   Clock::time_point m_deadline;
+  Clock::time_point m_now;      // the time of the latest input
+  Clock::time_point m_release;  // Phase::delayed: when the held answer goes out
+  Bytes m_held;                 // that answer
   Phase m_phase = Phase::await_login;
 
   Bytes m_in;  // received, not yet consumed
@@ -155,6 +217,24 @@ class TargetConnection {
   std::uint32_t m_itt = 0;
   std::uint32_t m_stat_sn = 1;
   std::uint32_t m_exp_cmd_sn = 0;
+  std::uint32_t m_peer_mrdsl = kDefaultMaxRecvDataSegment;  // the initiator's declaration
+
+  // A secret lookup in flight: the request it interrupted, and when it times out.
+  std::optional<SecretLookup> m_lookup;
+  bool m_lookup_taken = false;
+  std::optional<LoginRequest> m_lookup_req;
+  KeyList m_lookup_keys;
+  Clock::time_point m_lookup_deadline;
+  bool m_lookup_failed = false;
+
+  // Full feature phase Text Requests (RFC 7143 §11.10): one being assembled (C=1), or our answer
+  // being sent in parts (C=1 responses, continued by the initiator's empty requests).
+  TextAssembler m_text_request;
+  bool m_text_assembling = false;
+  std::string m_text_answer;  // what is left to send
+  std::uint32_t m_text_itt = 0;
+  std::uint32_t m_text_ttt = 0xffffffff;
+  std::uint32_t m_next_ttt = 1;
 };
 
 }  // namespace multichap

@@ -1,5 +1,6 @@
 // multichap serve / multichap login.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <csignal>
@@ -13,6 +14,7 @@
 #include "session/target.h"
 #include "tools/commands.h"
 #include "tools/initiator_setup.h"
+#include "tools/serve_config.h"
 
 namespace multichap::cli {
 
@@ -21,6 +23,8 @@ namespace {
 constexpr const char* kServeUsage =
     R"(usage: multichap serve --listen HOST:PORT --target IQN --user U (--secret S | --secret-file F)
                        [--target-user U (--target-secret S | --target-secret-file F)] [options]
+       multichap serve --config FILE      (several targets, ACLs, accounts: README "Target configuration")
+       multichap serve --check-config FILE   (prints the configuration, secrets masked; exit 2 on an error)
 
 Runs an iSCSI target (login phase, logout, NOP; no SCSI) that authenticates initiators with
 CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once ready
@@ -43,6 +47,13 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --backend B              crypto backend (see 'multichap algorithms')
   --verbose                log every key exchanged (CHAP responses masked)
   --quiet                  no line per successful login and logout (failures, limits still shown)
+  --discovery-auth none|chap|mutual
+                           how Discovery sessions (SendTargets) authenticate (default: like the
+                           target: chap, or mutual with --require-mutual; none with --no-auth)
+  --no-guard               turn the password-guessing defence off (README "Brute-force defence")
+
+With --config FILE, SIGHUP (or replacing FILE, e.g. by an atomic rename) reloads it: new logins
+use the new accounts and ACLs; established sessions stay.
 
 Limits (each logs once when it first bites):
   --login-timeout S        seconds from accept to full feature phase (default 15)
@@ -97,6 +108,8 @@ Prints "login succeeded: algorithm=NAME mutual=yes|no" (with " target=IQN" under
 )";
 
 Target* g_target = nullptr;
+volatile std::sig_atomic_t g_reload = 0;
+volatile std::sig_atomic_t g_stop = 0;
 
 // A target holds a descriptor per connection: take the hard limit, not the soft default of 1024.
 void raise_descriptor_limit() {
@@ -107,7 +120,125 @@ void raise_descriptor_limit() {
   }
 }
 extern "C" void on_signal(int) {
+  g_stop = 1;
   if (g_target != nullptr) g_target->request_stop();
+}
+extern "C" void on_hangup(int) {
+  g_reload = 1;
+}
+
+// The identity of a file: a rename over it changes the inode, an edit the mtime or size.
+std::string file_identity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+int check_config(const std::string& path) {
+  auto config = load_serve_config(path);
+  if (!config) {
+    std::cerr << "multichap: " << config.error().message << "\n";
+    return kExitUsage;
+  }
+  for (const auto& w : config->warnings) std::cerr << "multichap: warning: " << w << "\n";
+  auto backend = config->backend.empty() ? make_default_backend() : make_backend(config->backend);
+  if (!backend) return report_error(backend.error());
+  if (auto ok = validate_serve_config(*config, path, **backend); !ok) {
+    std::cerr << "multichap: " << ok.error().message << "\n";
+    return kExitUsage;
+  }
+  std::cout << "# " << path << ": valid\n" << config->normalized;
+  return kExitOk;
+}
+
+// serve --config FILE: runs until SIGINT/SIGTERM, reloading on SIGHUP or when FILE is replaced.
+int serve_config_file(const std::string& path, bool verbose) {
+  auto config = load_serve_config(path);
+  if (!config) {
+    std::cerr << "multichap: " << config.error().message << "\n";
+    return kExitUsage;
+  }
+  for (const auto& w : config->warnings) std::cerr << "multichap: warning: " << w << "\n";
+  auto backend = config->backend.empty() ? make_default_backend() : make_backend(config->backend);
+  if (!backend) return report_error(backend.error());
+  if (auto ok = validate_serve_config(*config, path, **backend); !ok) {
+    std::cerr << "multichap: " << ok.error().message << "\n";
+    return kExitUsage;
+  }
+  TargetOptions options = config->engine;
+  options.access = config->access;
+  options.backend = *backend;
+  options.log = print_line;
+  options.log_keys = verbose;
+  raise_descriptor_limit();
+  auto target = Target::create(std::move(options));
+  if (!target) return report_error(target.error());
+  // Every portal; port 0 picks a free port, and SendTargets must name the real ones.
+  std::vector<std::string> addresses;
+  std::vector<Endpoint> endpoints;
+  for (Endpoint endpoint : config->listen) {
+    auto port = (*target)->listen(endpoint);
+    if (!port) return report_error(port.error());
+    endpoint.port = *port;
+    endpoints.push_back(endpoint);
+    addresses.push_back(endpoint.to_string() + ",1");
+  }
+  {
+    auto access = std::make_shared<TargetAccess>(*config->access);
+    access->addresses = addresses;
+    if (auto ok = (*target)->reload(access); !ok) return report_error(ok.error());
+  }
+  const Endpoint& endpoint = endpoints.front();
+  g_target = target->get();
+  (void)std::signal(SIGINT, on_signal);
+  (void)std::signal(SIGTERM, on_signal);
+  (void)std::signal(SIGHUP, on_hangup);
+  print_line("listening on " + endpoint.to_string() +
+             " targets=" + std::to_string(config->access->targets.size()) + " config=" + path +
+             " backend=" + std::string((*backend)->name()));
+  for (std::size_t i = 1; i < endpoints.size(); ++i) {
+    print_line("also listening on " + endpoints[i].to_string());
+  }
+  (*target)->start();
+  std::string identity = file_identity(path);
+  unsigned ticks = 0;
+  while (g_stop == 0) {
+    std::this_thread::sleep_for(Millis(100));
+    const bool hup = g_reload != 0;
+    // The file is also watched (every 500 ms): an atomic rename over it reloads too.
+    std::string now_identity = identity;
+    if (++ticks % 5 == 0) now_identity = file_identity(path);
+    if (!hup && (now_identity == identity || now_identity.empty())) continue;
+    g_reload = 0;
+    identity = file_identity(path);
+    auto fresh = load_serve_config(path);
+    if (fresh) {
+      if (auto ok = validate_serve_config(*fresh, path, **backend); !ok) fresh = ok.error();
+    }
+    if (!fresh) {
+      print_line("reload failed, keeping the previous configuration: " + fresh.error().message);
+      continue;
+    }
+    for (const auto& w : fresh->warnings) print_line("warning: " + w);
+    auto access = std::make_shared<TargetAccess>(*fresh->access);
+    access->addresses = addresses;  // the portals of the start (rebinding needs a restart)
+    if (auto ok = (*target)->reload(access); !ok) {
+      print_line("reload failed, keeping the previous configuration: " + ok.error().message);
+      continue;
+    }
+    print_line(std::string("reloaded ") + path + (hup ? " (SIGHUP)" : " (file replaced)") + ": " +
+               std::to_string(access->targets.size()) + " targets; " +
+               std::to_string((*target)->session_count()) + " sessions kept");
+  }
+  (*target)->stop();
+  g_target = nullptr;
+  const auto stats = (*target)->stats();
+  print_line("stopped: " + std::to_string(stats.logins_succeeded) + " logins succeeded, " +
+             std::to_string(stats.logins_failed) + " failed, " + std::to_string(stats.lockouts) +
+             " lockouts");
+  return kExitOk;
 }
 
 Result<Secret> random_secret(const HashBackend& backend) {
@@ -139,19 +270,29 @@ int run_serve(const std::vector<std::string>& args) {
     return kExitOk;
   }
   auto valued = kCommonValued;
-  for (const char* v : {"listen", "login-timeout", "max-unauthenticated",
-                        "max-unauthenticated-per-source", "max-connections", "threads"}) {
+  for (const char* v :
+       {"listen", "login-timeout", "max-unauthenticated", "max-unauthenticated-per-source",
+        "max-connections", "threads", "config", "check-config", "discovery-auth"}) {
     valued.insert(v);
   }
-  auto parsed = Options::parse(
-      args, valued,
-      {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected", "verbose", "quiet"});
+  auto parsed = Options::parse(args, valued,
+                               {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected",
+                                "verbose", "quiet", "no-guard"});
   if (!parsed) {
     report_error(parsed.error());
     std::cerr << kServeUsage;
     return kExitUsage;
   }
   const Options& options = *parsed;
+  if (const std::string* file = options.get("check-config")) return check_config(*file);
+  if (const std::string* file = options.get("config")) {
+    if (options.has("target") || options.has("user") || options.has("listen")) {
+      return report_error(make_error(ErrorKind::usage,
+                                     "--config excludes --target, --user and --listen (set them "
+                                     "in the file)"));
+    }
+    return serve_config_file(*file, options.has("verbose"));
+  }
   if (!options.has("target"))
     return report_error(make_error(ErrorKind::usage, "serve needs --target IQN"));
   auto endpoint = parse_endpoint(options.has("listen") ? *options.get("listen") : "127.0.0.1:3260");
@@ -171,6 +312,7 @@ int run_serve(const std::vector<std::string>& args) {
   if (options.has("quiet") && options.has("verbose")) {
     return report_error(make_error(ErrorKind::usage, "--quiet and --verbose exclude each other"));
   }
+  target_options.guard.enabled = !options.has("no-guard");
   // A number option within [1, max], or its default when absent.
   const auto limit = [&](const char* name, std::uint32_t max,
                          std::uint32_t fallback) -> Result<std::uint32_t> {
@@ -219,11 +361,49 @@ int run_serve(const std::vector<std::string>& args) {
     chap->policy = *policy;
     target_options.chap = chap;
   }
+  // Discovery sessions: the target's own account and identity unless --discovery-auth says
+  // otherwise.
+  std::shared_ptr<const ChapTargetConfig> discovery = target_options.chap;
+  if (const std::string* how = options.get("discovery-auth")) {
+    if (*how == "none") {
+      discovery = nullptr;
+    } else if (*how == "chap" || *how == "mutual") {
+      if (!target_options.chap) {
+        return report_error(make_error(ErrorKind::usage,
+                                       "--discovery-auth " + *how + " needs --user and a secret"));
+      }
+      auto d = std::make_shared<ChapTargetConfig>();
+      for (const auto& a : target_options.chap->accounts) {
+        d->accounts.push_back(ChapCredentials{a.name, Secret::from_bytes(a.secret.bytes())});
+      }
+      if (target_options.chap->local) {
+        d->local = ChapCredentials{target_options.chap->local->name,
+                                   Secret::from_bytes(target_options.chap->local->secret.bytes())};
+      }
+      d->policy = target_options.chap->policy;
+      d->policy.require_mutual = *how == "mutual";
+      if (*how == "mutual" && !d->local) {
+        return report_error(make_error(ErrorKind::usage,
+                                       "--discovery-auth mutual needs --target-user and a secret"));
+      }
+      discovery = d;
+    } else {
+      return report_error(
+          make_error(ErrorKind::usage, "--discovery-auth must be none, chap or mutual"));
+    }
+  }
+  auto one = std::make_shared<TargetAccess>(
+      *single_target_access(*options.get("target"), target_options.chap));
+  one->discovery_chap = discovery;
+  target_options.access = one;
   auto target = Target::create(std::move(target_options));
   if (!target) return report_error(target.error());
   auto port = (*target)->listen(*endpoint);
   if (!port) return report_error(port.error());
   endpoint->port = *port;
+  one = std::make_shared<TargetAccess>(*one);
+  one->addresses = {endpoint->to_string() + ",1"};
+  if (auto ok = (*target)->reload(one); !ok) return report_error(ok.error());
   g_target = target->get();
   (void)std::signal(SIGINT, on_signal);
   (void)std::signal(SIGTERM, on_signal);

@@ -107,8 +107,9 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
     MULTICHAP_FUZZ_CHECK(!logged_out);
     if (!in_login) {
       const auto op = static_cast<Opcode>(pdu.opcode());
+      // Text Responses: SendTargets and other Text keys (RFC 7143 §11.10).
       MULTICHAP_FUZZ_CHECK(op == Opcode::logout_response || op == Opcode::nop_in ||
-                           op == Opcode::reject);
+                           op == Opcode::reject || op == Opcode::text_response);
       if (op == Opcode::logout_response) logged_out = true;
       continue;
     }

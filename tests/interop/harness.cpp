@@ -593,8 +593,17 @@ Tgtd::StopReport Tgtd::stop() {
 // ---------------------------------------------------------------------------------------------
 // Serve
 
+bool Serve::signal(int sig) {
+  return m_process && m_process->running() && ::kill(m_process->pid(), sig) == 0;
+}
+
 bool Serve::start(const std::vector<std::string>& args, const Env& env, std::string& why) {
-  std::vector<std::string> argv = {multichap_cli(), "serve", "--listen", "127.0.0.1:0"};
+  // With --config FILE the file says where to listen (tests write 127.0.0.1:0 there).
+  std::vector<std::string> argv = {multichap_cli(), "serve"};
+  if (args.empty() || args[0] != "--config") {
+    argv.push_back("--listen");
+    argv.push_back("127.0.0.1:0");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   const std::string log_path =
       m_dir.file("serve-" + std::to_string(g_counter.fetch_add(1)) + ".log");

@@ -203,13 +203,16 @@ class Serve {
   Serve(const Serve&) = delete;
   Serve& operator=(const Serve&) = delete;
 
-  // Starts serve with args (after `serve --listen 127.0.0.1:0`) and env (secrets); waits for
+  // Starts serve with args (after `serve --listen 127.0.0.1:0`, or after `serve` alone when args
+  // start with --config) and env (secrets); waits for
   // "listening on 127.0.0.1:PORT".
   bool start(const std::vector<std::string>& args, const Env& env, std::string& why);
   std::uint16_t port() const { return m_port; }
   std::string portal() const { return "127.0.0.1:" + std::to_string(m_port); }
   std::string log() const { return m_process ? m_process->log() : std::string(); }
   bool running() { return m_process && m_process->running(); }
+  // Sends sig to the serve process (e.g. SIGHUP: reload its --config file).
+  bool signal(int sig);
   // Waits until the log contains needle count times.
   bool wait_for_log(const std::string& needle, Millis timeout, std::size_t count = 1);
 

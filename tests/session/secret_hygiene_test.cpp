@@ -118,6 +118,9 @@ TEST(SecretHygiene, LogsTranscriptsAndErrorsNeverCarrySecretsOrResponses) {
     Lines log;
     Lines transcript;
     TargetOptions options;
+    // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers
+    // it).
+    options.guard.enabled = false;
     options.chap = target_chap(sc.target_policy);
     options.log = log.sink();
     options.log_keys = true;
@@ -163,6 +166,8 @@ TEST(SecretHygiene, LogsTranscriptsAndErrorsNeverCarrySecretsOrResponses) {
 TEST(SecretHygiene, ReflectionAndOwnSecretRefusalsStayQuiet) {
   Lines log;
   TargetOptions options;
+  // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
+  options.guard.enabled = false;
   options.chap = target_chap();
   options.log = log.sink();
   options.log_keys = true;
@@ -257,6 +262,8 @@ TEST(SecretHygiene, ConfigurationErrorsNameTheRuleNotTheSecret) {
 
 TEST(SecretWiping, SessionAuthenticatorRewindWipesTheChallengeOfARealLogin) {
   TargetOptions options;
+  // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
+  options.guard.enabled = false;
   options.chap = target_chap();
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
@@ -282,6 +289,8 @@ TEST(SecretWiping, SessionAuthenticatorRewindWipesTheChallengeOfARealLogin) {
 
 TEST(SecretWiping, RetriedLoginRewindsBeforeTheNextAttempt) {
   TargetOptions options;
+  // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
+  options.guard.enabled = false;
   options.chap = target_chap();
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
@@ -305,6 +314,8 @@ TEST(SecretWiping, RetriedLoginRewindsBeforeTheNextAttempt) {
 
 TEST(SecretWiping, TargetWipesTheChallengeWhenALoginEnds) {
   TargetOptions options;
+  // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
+  options.guard.enabled = false;
   options.chap = target_chap();
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
@@ -322,6 +333,8 @@ TEST(SecretWiping, TargetWipesTheChallengeWhenALoginEnds) {
 
 TEST(SecretWiping, DestroyingASessionOrATargetWipesTheirSecrets) {
   TargetOptions options;
+  // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
+  options.guard.enabled = false;
   auto chap = target_chap();
   options.chap = chap;
   auto target = start_target(std::move(options));

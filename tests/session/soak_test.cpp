@@ -63,6 +63,8 @@ Plan plan_for(std::size_t i) {
 
 TEST(Soak, TenThousandMixedLoginsKeepMemoryFlatAndStatsExact) {
   TargetOptions options;
+  // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
+  options.guard.enabled = false;
   options.chap = target_chap();
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);

@@ -1,0 +1,50 @@
+#include "session/target_access.h"
+
+#include <algorithm>
+
+namespace multichap {
+
+bool TargetEntry::allows(std::string_view initiator_name) const {
+  if (allow_all) return true;
+  return std::find(initiators.begin(), initiators.end(), initiator_name) != initiators.end();
+}
+
+const TargetEntry* TargetAccess::find(std::string_view name) const {
+  const auto it = std::find_if(targets.begin(), targets.end(),
+                               [&](const TargetEntry& t) { return t.name == name; });
+  return it == targets.end() ? nullptr : &*it;
+}
+
+std::vector<const TargetEntry*> TargetAccess::visible_to(std::string_view initiator_name) const {
+  std::vector<const TargetEntry*> out;
+  for (const TargetEntry& t : targets) {
+    if (t.allows(initiator_name)) out.push_back(&t);
+  }
+  return out;
+}
+
+std::string TargetAccess::send_targets_text(const std::vector<const TargetEntry*>& entries) const {
+  // Not a KeyList: TargetName and TargetAddress repeat, once per target and per portal.
+  std::string text;
+  const auto pair = [&text](std::string_view key, std::string_view value) {
+    text.append(key).append("=").append(value).push_back('\0');
+  };
+  for (const TargetEntry* t : entries) {
+    pair("TargetName", t->name);
+    for (const std::string& address : addresses) pair("TargetAddress", address);
+  }
+  return text;
+}
+
+std::shared_ptr<const TargetAccess> single_target_access(
+    std::string name, std::shared_ptr<const ChapTargetConfig> chap) {
+  auto access = std::make_shared<TargetAccess>();
+  TargetEntry entry;
+  entry.name = std::move(name);
+  entry.chap = chap;
+  access->targets.push_back(std::move(entry));
+  access->discovery_chap = std::move(chap);
+  return access;
+}
+
+}  // namespace multichap
