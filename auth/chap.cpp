@@ -18,31 +18,6 @@ Error policy_error(std::string message) {
   return make_error(ErrorKind::policy, std::move(message));
 }
 
-// The items of a list value ("CHAP,None", "7,5"), in order, without allocating: a forward
-// iterator over the comma-separated views.
-class ListItems {
- public:
-  explicit ListItems(std::string_view value) : m_value(value) {}
-  // Sets item to the next item; false after the last one.
-  bool next(std::string_view& item) {
-    if (m_done) return false;
-    const std::size_t comma = m_value.find(',', m_start);
-    if (comma == std::string_view::npos) {
-      item = m_value.substr(m_start);
-      m_done = true;
-    } else {
-      item = m_value.substr(m_start, comma - m_start);
-      m_start = comma + 1;
-    }
-    return true;
-  }
-
- private:
-  std::string_view m_value;
-  std::size_t m_start = 0;
-  bool m_done = false;
-};
-
 // Which authentication keys a key set carries, found in one pass (classify() asks about six
 // keys; six find() calls would compare every key six times).
 enum KeyBit : unsigned {
@@ -615,8 +590,7 @@ ChapEvent ChapTarget::classify(const KeyList& received) const {
   if ((keys & kAuthMethodKey) != 0) {
     if (chap) return ChapEvent::invalid;
     // The first offered method we accept decides the event (RFC 7143 §6.2: list negotiation).
-    ListItems items(*received.find("AuthMethod"));
-    for (std::string_view item; items.next(item);) {
+    for (const std::string_view item : split_list(*received.find("AuthMethod"))) {
       if (item == "CHAP") return ChapEvent::auth_method;
       // A policy that requires mutual CHAP never settles for no authentication at all.
       if (item == "None" && m_config->policy.allow_none && !m_config->policy.require_mutual) {
@@ -656,8 +630,7 @@ Result<KeyList> ChapTarget::step(const KeyList& received) {
 }
 
 Result<KeyList> ChapTarget::on_auth_method(const KeyList& received) {
-  ListItems items(*received.find("AuthMethod"));
-  for (std::string_view item; items.next(item);) {
+  for (const std::string_view item : split_list(*received.find("AuthMethod"))) {
     if (item.empty()) return protocol_error("empty item in AuthMethod list");
     if (item == "CHAP") return one_key("AuthMethod", "CHAP");
   }
@@ -672,8 +645,7 @@ Result<KeyList> ChapTarget::on_auth_none(const KeyList&) {
 
 Result<KeyList> ChapTarget::on_algorithm_offer(const KeyList& received) {
   std::optional<Algorithm> chosen;
-  ListItems items(*received.find("CHAP_A"));
-  for (std::string_view item; items.next(item);) {
+  for (const std::string_view item : split_list(*received.find("CHAP_A"))) {
     auto number = parse_number(item, 0xffffffffu);
     if (!number) return protocol_error("CHAP_A: " + number.error().message);
     if (chosen) continue;  // validate the whole list, keep the first acceptable
