@@ -397,7 +397,7 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
   if (!options.backend) {
     MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
   }
-  if (options.chap) MULTICHAP_GUARD(validate_config(*options.chap, *options.backend));
+  MULTICHAP_GUARD(validate_target_chap(options));  // once: no login validates it again
   if (options.max_connections == 0 || options.max_connections_per_session == 0 ||
       options.max_unauthenticated == 0 || options.max_unauthenticated_per_source == 0) {
     return make_error(ErrorKind::usage, "connection limits must be at least 1");

@@ -25,6 +25,19 @@ std::size_t padded(std::uint32_t length) {
 
 }  // namespace
 
+Result<void> validate_target_chap(TargetOptions& options) {
+  if (!options.chap) {
+    options.valid_chap.reset();
+    return {};
+  }
+  if (!options.backend) {
+    MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
+  }
+  MULTICHAP_ASSIGN_OR_RETURN(options.valid_chap,
+                             ValidChapTargetConfig::create(options.chap, options.backend));
+  return {};
+}
+
 TargetConnection::TargetConnection(const TargetOptions& options, SessionRegistry& registry,
                                    std::string peer, Clock::time_point now)
     : m_options(options),
@@ -298,12 +311,18 @@ void TargetConnection::on_login_pdu(const Pdu& pdu) {
     m_exp_cmd_sn = req.cmd_sn;
     m_stage = req.csg;
     if (m_options.chap) {
-      auto created = TargetAuthenticator::create(m_options.chap, m_options.backend);
-      if (!created) {
-        fail_login(req.csg, {status::kTargetError, created.error().message, {}});
-        return;
+      const auto& valid = m_options.valid_chap;
+      if (valid && valid->shared_config() == m_options.chap &&
+          valid->shared_crypto() == m_options.backend) {
+        m_auth = std::make_unique<TargetAuthenticator>(valid);  // validated once, by the Target
+      } else {
+        auto created = TargetAuthenticator::create(m_options.chap, m_options.backend);
+        if (!created) {
+          fail_login(req.csg, {status::kTargetError, created.error().message, {}});
+          return;
+        }
+        m_auth = std::move(created).value();
       }
-      m_auth = std::move(created).value();
       m_auth->rewind();  // a fresh exchange for this login, whatever came before
     }
   } else if (!check_same_login(req)) {

@@ -38,6 +38,10 @@ struct TargetOptions {
   std::string target_name;                       // the IQN served (TargetName)
   std::shared_ptr<const ChapTargetConfig> chap;  // null: no authentication (AuthMethod=None)
   std::shared_ptr<const HashBackend> backend;    // null: the default backend
+  // chap checked against backend once for every login (validate_target_chap(), which
+  // Target::create calls). When it is null, or made from another chap or backend, each login
+  // validates chap itself.
+  std::shared_ptr<const ValidChapTargetConfig> valid_chap;
   // Deadline for the whole login, from accept to full feature phase: a slow or silent client
   // cannot hold a connection past it, however it paces its bytes.
   Millis login_timeout{15000};
@@ -55,6 +59,11 @@ struct TargetOptions {
   bool log_logins = true;  // also a line per successful login and per logout (not only failures)
   bool log_keys = false;   // also log every key exchanged (masked)
 };
+
+// Validates options.chap (if any) against options.backend (the default backend when null, which
+// it then sets) and stores the result in options.valid_chap, so that logins build their CHAP
+// exchange without validating it again. Fails as validate_config() does.
+Result<void> validate_target_chap(TargetOptions& options);
 
 class TargetConnection {
  public:
