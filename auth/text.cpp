@@ -85,13 +85,14 @@ Result<KeyList> parse_text(ByteView segment) {
   KeyList keys;
   // The key count is the peer's choice: check duplicates in O(1) (views into segment).
   std::unordered_set<std::string_view> seen;
-  std::size_t pos = 0;
-  while (pos < end) {
-    const std::size_t nul = text.find('\0', pos);
-    if (nul == std::string_view::npos || nul >= end) {
+  ByteReader reader(segment.first(end));
+  while (!reader.empty()) {
+    ByteView pair_bytes;
+    if (!reader.read_until('\0', pair_bytes)) {
       return protocol_error("text segment ends without a NUL after its last key=value pair");
     }
-    const std::string_view pair = text.substr(pos, nul - pos);
+    const std::string_view pair(reinterpret_cast<const char*>(pair_bytes.data()),
+                                pair_bytes.size());
     const std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) return protocol_error("key=value pair without '='");
     const std::string_view key = pair.substr(0, eq);
@@ -109,7 +110,6 @@ Result<KeyList> parse_text(ByteView segment) {
     }
     if (!seen.insert(key).second) return protocol_error("duplicate key " + std::string(key));
     keys.m_items.push_back({std::string(key), std::string(value)});
-    pos = nul + 1;
   }
   return keys;
 }
