@@ -47,15 +47,17 @@ constexpr std::size_t algorithm_index(Algorithm alg) {
   return static_cast<std::size_t>(alg) - static_cast<std::size_t>(Algorithm::md5);
 }
 
-namespace detail {
-constexpr bool algorithm_table_in_index_order() {
+// Whether a table with one row per algorithm (rows with an `id`: kAlgorithms, a backend's
+// library names) lists every Algorithm once, in the order of the enum, so that
+// rows[algorithm_index(alg)] is alg's row. For static_assert beside each such table.
+template <typename Row>
+constexpr bool in_algorithm_order(const std::array<Row, kAlgorithmCount>& rows) {
   for (std::size_t i = 0; i < kAlgorithmCount; ++i) {
-    if (algorithm_index(kAlgorithms[i].id) != i) return false;
+    if (algorithm_index(rows[i].id) != i) return false;
   }
   return true;
 }
-}  // namespace detail
-static_assert(detail::algorithm_table_in_index_order(),
+static_assert(in_algorithm_order(kAlgorithms),
               "kAlgorithms must list every Algorithm once, in the order of the enum");
 
 constexpr const AlgorithmInfo& algorithm_info(Algorithm alg) {

@@ -27,13 +27,8 @@ constexpr std::array<BotanAlgorithm, kAlgorithmCount> kBotanAlgorithms = {{
     {Algorithm::sha256, "SHA-256"},
     {Algorithm::sha3_256, "SHA-3(256)"},
 }};
-constexpr bool rows_in_index_order() {
-  for (std::size_t i = 0; i < kAlgorithmCount; ++i) {
-    if (algorithm_index(kBotanAlgorithms[i].id) != i) return false;
-  }
-  return true;
-}
-static_assert(rows_in_index_order(), "kBotanAlgorithms: one row per Algorithm, in enum order");
+static_assert(in_algorithm_order(kBotanAlgorithms),
+              "kBotanAlgorithms: one row per Algorithm, in enum order");
 
 constexpr const char* botan_name(Algorithm alg) {
   return kBotanAlgorithms[algorithm_index(alg)].name;

@@ -31,13 +31,8 @@ constexpr std::array<OpenSslAlgorithm, kAlgorithmCount> kOpenSslAlgorithms = {{
     {Algorithm::sha256, "SHA2-256"},
     {Algorithm::sha3_256, "SHA3-256"},
 }};
-constexpr bool rows_in_index_order() {
-  for (std::size_t i = 0; i < kAlgorithmCount; ++i) {
-    if (algorithm_index(kOpenSslAlgorithms[i].id) != i) return false;
-  }
-  return true;
-}
-static_assert(rows_in_index_order(), "kOpenSslAlgorithms: one row per Algorithm, in enum order");
+static_assert(in_algorithm_order(kOpenSslAlgorithms),
+              "kOpenSslAlgorithms: one row per Algorithm, in enum order");
 
 constexpr const char* openssl_name(Algorithm alg) {
   return kOpenSslAlgorithms[algorithm_index(alg)].name;
