@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "auth/text.h"
+
 namespace multichap {
 
 namespace {
@@ -46,11 +48,7 @@ Result<Algorithm> parse_algorithm(std::string_view text) {
 
 Result<std::vector<Algorithm>> parse_algorithm_list(std::string_view text) {
   std::vector<Algorithm> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    const std::string_view item = text.substr(
-        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+  for (const std::string_view item : split_list(text)) {
     if (item.empty()) return make_error(ErrorKind::usage, "empty item in algorithm list");
     MULTICHAP_ASSIGN_OR_RETURN(const Algorithm alg, parse_algorithm(item));
     if (std::find(out.begin(), out.end(), alg) != out.end()) {
@@ -58,8 +56,6 @@ Result<std::vector<Algorithm>> parse_algorithm_list(std::string_view text) {
                         "algorithm '" + std::string(algorithm_name(alg)) + "' listed twice");
     }
     out.push_back(alg);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
   }
   return out;
 }

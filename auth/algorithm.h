@@ -25,7 +25,10 @@ struct AlgorithmInfo {
   std::size_t digest_size;   // bytes; CHAP_R must be exactly this long
 };
 
-inline constexpr std::array<AlgorithmInfo, 4> kAlgorithms = {{
+inline constexpr std::size_t kAlgorithmCount = 4;
+
+// One row per Algorithm, in the order of the enum: kAlgorithms[algorithm_index(alg)] is alg's.
+inline constexpr std::array<AlgorithmInfo, kAlgorithmCount> kAlgorithms = {{
     {Algorithm::md5, 5, "md5", "MD5", 16},
     {Algorithm::sha1, 6, "sha1", "SHA-1", 20},
     {Algorithm::sha256, 7, "sha256", "SHA-256", 32},
@@ -35,11 +38,30 @@ inline constexpr std::array<AlgorithmInfo, 4> kAlgorithms = {{
 inline constexpr std::size_t kMaxDigestSize = 32;
 
 // The strongest first: the default preference order of an initiator.
-inline constexpr std::array<Algorithm, 4> kDefaultPreference = {
+inline constexpr std::array<Algorithm, kAlgorithmCount> kDefaultPreference = {
     Algorithm::sha3_256, Algorithm::sha256, Algorithm::sha1, Algorithm::md5};
 
+// The position of alg in kAlgorithms, 0 .. kAlgorithmCount - 1: the index of any array with one
+// entry per algorithm (a backend's hash objects).
+constexpr std::size_t algorithm_index(Algorithm alg) {
+  return static_cast<std::size_t>(alg) - static_cast<std::size_t>(Algorithm::md5);
+}
+
+// Whether a table with one row per algorithm (rows with an `id`: kAlgorithms, a backend's
+// library names) lists every Algorithm once, in the order of the enum, so that
+// rows[algorithm_index(alg)] is alg's row. For static_assert beside each such table.
+template <typename Row>
+constexpr bool in_algorithm_order(const std::array<Row, kAlgorithmCount>& rows) {
+  for (std::size_t i = 0; i < kAlgorithmCount; ++i) {
+    if (algorithm_index(rows[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(in_algorithm_order(kAlgorithms),
+              "kAlgorithms must list every Algorithm once, in the order of the enum");
+
 constexpr const AlgorithmInfo& algorithm_info(Algorithm alg) {
-  return kAlgorithms[static_cast<std::size_t>(alg) - static_cast<std::size_t>(Algorithm::md5)];
+  return kAlgorithms[algorithm_index(alg)];
 }
 constexpr std::string_view algorithm_name(Algorithm alg) {
   return algorithm_info(alg).name;

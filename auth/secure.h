@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <iterator>
 #include <limits>
 #include <new>
 #include <string_view>
@@ -17,6 +18,25 @@ namespace multichap {
 
 // Overwrites n bytes at p with zeros in a way the optimizer may not remove.
 void secure_wipe(void* p, std::size_t n);
+
+// Wipes a buffer the caller owns (a stack array holding a digest, a response or secret bytes)
+// when the guard goes out of scope, on every return path: declare it right after the buffer.
+// Owns nothing; the buffer must outlive the guard (declaring it after the buffer ensures that).
+class ScopedWipe {
+ public:
+  ScopedWipe(void* p, std::size_t n) : m_p(p), m_n(n) {}
+  // Every element of a contiguous container (std::array, a C array), as it is sized now.
+  template <typename Container>
+  explicit ScopedWipe(Container& c)
+      : ScopedWipe(std::data(c), std::size(c) * sizeof(*std::data(c))) {}
+  ~ScopedWipe() { secure_wipe(m_p, m_n); }
+  ScopedWipe(const ScopedWipe&) = delete;
+  ScopedWipe& operator=(const ScopedWipe&) = delete;
+
+ private:
+  void* m_p;
+  std::size_t m_n;
+};
 
 // True when a and b have the same length and content. The time taken depends only on the
 // lengths, never on where the contents differ.

@@ -92,13 +92,14 @@ Result<KeyList> parse_text(ByteView segment) {
   constexpr std::size_t kScanLimit = 16;
   std::array<std::string_view, kScanLimit> first{};  // the first keys, by scan
   std::unordered_set<std::string_view> seen;         // all keys, once past them
-  std::size_t pos = 0;
-  while (pos < end) {
-    const std::size_t nul = text.find('\0', pos);
-    if (nul == std::string_view::npos || nul >= end) {
+  ByteReader reader(segment.first(end));
+  while (!reader.empty()) {
+    ByteView pair_bytes;
+    if (!reader.read_until('\0', pair_bytes)) {
       return protocol_error("text segment ends without a NUL after its last key=value pair");
     }
-    const std::string_view pair = text.substr(pos, nul - pos);
+    const std::string_view pair(reinterpret_cast<const char*>(pair_bytes.data()),
+                                pair_bytes.size());
     const std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) return protocol_error("key=value pair without '='");
     const std::string_view key = pair.substr(0, eq);
@@ -126,7 +127,6 @@ Result<KeyList> parse_text(ByteView segment) {
     }
     if (duplicate) return protocol_error("duplicate key " + std::string(key));
     keys.m_items.push_back({std::string(key), std::string(value)});
-    pos = nul + 1;
   }
   return keys;
 }

@@ -4,6 +4,7 @@
 #define MULTICHAP_AUTH_TEXT_H
 
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,64 @@ struct KeyValue {
   std::string key;
   std::string value;
 };
+
+// The items of an iSCSI list value ("CHAP,None", "7,5"; RFC 7143 §6.1), in order, as views into
+// value, without allocating: `for (std::string_view item : split_list(value))`. Every comma
+// separates two items, so "" is one empty item and "a,,b" is "a", "", "b": callers that forbid
+// empty items check for them.
+class ListItems {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = std::string_view;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const std::string_view*;
+    using reference = std::string_view;
+
+    iterator() = default;
+    std::string_view operator*() const {
+      return m_value.substr(
+          m_start, m_comma == std::string_view::npos ? std::string_view::npos : m_comma - m_start);
+    }
+    iterator& operator++() {
+      if (m_comma == std::string_view::npos) {
+        m_start = std::string_view::npos;  // past the last item
+      } else {
+        m_start = m_comma + 1;
+        m_comma = m_value.find(',', m_start);
+      }
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const iterator& other) const { return m_start == other.m_start; }
+    bool operator!=(const iterator& other) const { return m_start != other.m_start; }
+
+   private:
+    friend class ListItems;
+    iterator(std::string_view value, std::size_t start)
+        : m_value(value),
+          m_start(start),
+          m_comma(start == std::string_view::npos ? start : value.find(',', start)) {}
+    std::string_view m_value;
+    std::size_t m_start = std::string_view::npos;  // npos: the end
+    std::size_t m_comma = std::string_view::npos;  // the comma ending this item, or npos
+  };
+
+  explicit ListItems(std::string_view value) : m_value(value) {}
+  iterator begin() const { return iterator(m_value, 0); }
+  iterator end() const { return iterator(m_value, std::string_view::npos); }
+
+ private:
+  std::string_view m_value;
+};
+inline ListItems split_list(std::string_view value) {
+  return ListItems(value);
+}
 
 // An ordered list of keys, each at most once. Order is preserved for the wire.
 class KeyList {

@@ -399,6 +399,10 @@ void run_machines(benchmark::State& state, Algorithm alg, bool mutual) {
   options.target_name = kTargetName;
   options.chap = chap;
   options.backend = make_default_backend().value();
+  if (!validate_config(*chap, *options.backend)) {
+    state.SkipWithError("invalid target configuration");
+    return;
+  }
   SessionRegistry registry(8);
   auto config = std::make_shared<ChapInitiatorConfig>();
   config->local = ChapCredentials{kUser, Secret::from_text(kSecret)};

@@ -4,6 +4,7 @@
 
 #include "auth/chap.h"
 #include "auth/encoding.h"
+#include "auth/text.h"
 
 namespace multichap {
 
@@ -52,31 +53,20 @@ const KeyRule* find_rule(std::string_view key) {
 }
 
 bool list_contains(std::string_view list, std::string_view item) {
-  std::size_t start = 0;
-  while (true) {
-    const auto comma = list.find(',', start);
-    if (list.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                           : comma - start) == item) {
-      return true;
-    }
-    if (comma == std::string_view::npos) return false;
-    start = comma + 1;
+  for (const std::string_view candidate : split_list(list)) {
+    if (candidate == item) return true;
   }
+  return false;
 }
 
 // The responder's answer to value for rule r, or "Reject".
 std::string answer_value(const KeyRule& r, const std::string& value) {
   switch (r.rule) {
     case Rule::list: {
-      std::size_t start = 0;
-      while (true) {
-        const auto comma = value.find(',', start);
-        std::string item =
-            value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (list_contains(r.ours, item)) return item;
-        if (comma == std::string::npos) return "Reject";
-        start = comma + 1;
+      for (const std::string_view item : split_list(value)) {
+        if (list_contains(r.ours, item)) return std::string(item);
       }
+      return "Reject";
     }
     case Rule::boolean_or:
     case Rule::boolean_and: {

@@ -21,17 +21,6 @@ void put32(std::uint8_t* p, std::uint32_t v) {
   p[2] = static_cast<std::uint8_t>(v >> 8);
   p[3] = static_cast<std::uint8_t>(v);
 }
-std::uint16_t get16(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-std::uint32_t get24(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 16) | (std::uint32_t{p[1]} << 8) | p[2];
-}
-std::uint32_t get32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         p[3];
-}
-
 Error protocol_error(std::string message) {
   return make_error(ErrorKind::protocol, std::move(message));
 }
@@ -177,13 +166,13 @@ std::string status_text(std::uint16_t code) {
 }
 
 std::uint32_t Pdu::itt() const {
-  return get32(&bhs[16]);
+  return HeaderFields(ByteView(bhs)).u32(bhs_offset::kItt);
 }
 
 Bytes Pdu::serialize() const {
   Bytes out(bhs.begin(), bhs.end());
-  out[4] = 0;  // no AHS
-  put24(&out[5], static_cast<std::uint32_t>(data.size()));
+  out[bhs_offset::kTotalAhsLength] = 0;  // no AHS
+  put24(&out[bhs_offset::kDataSegmentLength], static_cast<std::uint32_t>(data.size()));
   out.insert(out.end(), data.begin(), data.end());
   out.resize(out.size() + ((4 - data.size() % 4) % 4), 0);
   return out;
@@ -196,8 +185,9 @@ Result<Pdu> parse_pdu(ByteView wire, std::uint32_t max_data) {
     return protocol_error("PDU shorter than its 48-byte header");
   Pdu pdu;
   std::copy(header.begin(), header.end(), pdu.bhs.begin());
-  const std::size_t ahs = std::size_t{pdu.bhs[4]} * 4;
-  const std::uint32_t length = get24(&pdu.bhs[5]);
+  const HeaderFields fields{ByteView(pdu.bhs)};
+  const std::size_t ahs = std::size_t{fields.u8(bhs_offset::kTotalAhsLength)} * 4;
+  const std::uint32_t length = fields.u24(bhs_offset::kDataSegmentLength);
   if (length > max_data) {
     return protocol_error("DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
                           std::to_string(max_data));
@@ -217,8 +207,9 @@ Result<Pdu> read_pdu(Connection& conn, std::uint32_t max_data, Clock::time_point
                      const std::atomic<bool>* stop) {
   Pdu pdu;
   MULTICHAP_GUARD(conn.read_exact(pdu.bhs, deadline, stop));
-  const std::size_t ahs = std::size_t{pdu.bhs[4]} * 4;
-  const std::uint32_t length = get24(&pdu.bhs[5]);
+  const HeaderFields fields{ByteView(pdu.bhs)};
+  const std::size_t ahs = std::size_t{fields.u8(bhs_offset::kTotalAhsLength)} * 4;
+  const std::uint32_t length = fields.u24(bhs_offset::kDataSegmentLength);
   if (length > max_data) {
     return protocol_error("DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
                           std::to_string(max_data));
@@ -242,16 +233,17 @@ Result<void> write_pdu(Connection& conn, const Pdu& pdu, Clock::time_point deadl
 Pdu encode(const LoginRequest& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = 0x40 | static_cast<std::uint8_t>(Opcode::login_request);  // always immediate
-  b[1] = stage_byte(r.transit, r.cont, r.csg, r.nsg);
-  b[2] = r.version_max;
-  b[3] = r.version_min;
-  std::copy(r.isid.begin(), r.isid.end(), b + 8);
-  put16(b + 14, r.tsih);
-  put32(b + 16, r.itt);
-  put16(b + 20, r.cid);
-  put32(b + 24, r.cmd_sn);
-  put32(b + 28, r.exp_stat_sn);
+  b[bhs_offset::kOpcode] =
+      0x40 | static_cast<std::uint8_t>(Opcode::login_request);  // always immediate
+  b[bhs_offset::kFlags] = stage_byte(r.transit, r.cont, r.csg, r.nsg);
+  b[bhs_offset::kVersionMax] = r.version_max;
+  b[bhs_offset::kVersionMin] = r.version_min;
+  std::copy(r.isid.begin(), r.isid.end(), b + bhs_offset::kIsid);
+  put16(b + bhs_offset::kTsih, r.tsih);
+  put32(b + bhs_offset::kItt, r.itt);
+  put16(b + bhs_offset::kCid, r.cid);
+  put32(b + bhs_offset::kCmdSn, r.cmd_sn);
+  put32(b + bhs_offset::kExpStatSn, r.exp_stat_sn);
   pdu.data = r.data;
   return pdu;
 }
@@ -259,62 +251,66 @@ Pdu encode(const LoginRequest& r) {
 Pdu encode(const LoginResponse& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = static_cast<std::uint8_t>(Opcode::login_response);
-  b[1] = stage_byte(r.transit, r.cont, r.csg, r.nsg);
-  b[2] = r.version_max;
-  b[3] = r.version_active;
-  std::copy(r.isid.begin(), r.isid.end(), b + 8);
-  put16(b + 14, r.tsih);
-  put32(b + 16, r.itt);
-  put32(b + 24, r.stat_sn);
-  put32(b + 28, r.exp_cmd_sn);
-  put32(b + 32, r.max_cmd_sn);
-  b[36] = static_cast<std::uint8_t>(r.status >> 8);
-  b[37] = static_cast<std::uint8_t>(r.status);
+  b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(Opcode::login_response);
+  b[bhs_offset::kFlags] = stage_byte(r.transit, r.cont, r.csg, r.nsg);
+  b[bhs_offset::kVersionMax] = r.version_max;
+  b[bhs_offset::kVersionMin] = r.version_active;
+  std::copy(r.isid.begin(), r.isid.end(), b + bhs_offset::kIsid);
+  put16(b + bhs_offset::kTsih, r.tsih);
+  put32(b + bhs_offset::kItt, r.itt);
+  put32(b + bhs_offset::kStatSn, r.stat_sn);
+  put32(b + bhs_offset::kExpCmdSn, r.exp_cmd_sn);
+  put32(b + bhs_offset::kMaxCmdSn, r.max_cmd_sn);
+  b[bhs_offset::kStatus] = static_cast<std::uint8_t>(r.status >> 8);
+  b[bhs_offset::kStatus + 1] = static_cast<std::uint8_t>(r.status);
   pdu.data = r.data;
   return pdu;
 }
 
 Result<LoginRequest> decode_login_request(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::login_request));
-  const auto* b = pdu.bhs.data();
-  MULTICHAP_GUARD(check_stages(b[1]));
-  if ((b[1] & 0x30) != 0) return protocol_error("login request has reserved flag bits set");
+  const HeaderFields b{ByteView(pdu.bhs)};
+  const std::uint8_t flags = b.u8(bhs_offset::kFlags);
+  MULTICHAP_GUARD(check_stages(flags));
+  if ((flags & 0x30) != 0) return protocol_error("login request has reserved flag bits set");
   LoginRequest r;
-  r.transit = (b[1] & 0x80) != 0;
-  r.cont = (b[1] & 0x40) != 0;
-  r.csg = (b[1] >> 2) & 3;
-  r.nsg = b[1] & 3;
-  r.version_max = b[2];
-  r.version_min = b[3];
-  std::copy(b + 8, b + 14, r.isid.begin());
-  r.tsih = get16(b + 14);
-  r.itt = get32(b + 16);
-  r.cid = get16(b + 20);
-  r.cmd_sn = get32(b + 24);
-  r.exp_stat_sn = get32(b + 28);
+  r.transit = (flags & 0x80) != 0;
+  r.cont = (flags & 0x40) != 0;
+  r.csg = (flags >> 2) & 3;
+  r.nsg = flags & 3;
+  r.version_max = b.u8(bhs_offset::kVersionMax);
+  r.version_min = b.u8(bhs_offset::kVersionMin);
+  const ByteView isid = b.bytes(bhs_offset::kIsid, r.isid.size());
+  std::copy(isid.begin(), isid.end(), r.isid.begin());
+  r.tsih = b.u16(bhs_offset::kTsih);
+  r.itt = b.u32(bhs_offset::kItt);
+  r.cid = b.u16(bhs_offset::kCid);
+  r.cmd_sn = b.u32(bhs_offset::kCmdSn);
+  r.exp_stat_sn = b.u32(bhs_offset::kExpStatSn);
   r.data = pdu.data;
   return r;
 }
 
 Result<LoginResponse> decode_login_response(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::login_response));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
+  const std::uint8_t flags = b.u8(bhs_offset::kFlags);
   LoginResponse r;
-  r.status = get16(b + 36);
-  if (r.status == status::kSuccess) MULTICHAP_GUARD(check_stages(b[1]));
-  r.transit = (b[1] & 0x80) != 0;
-  r.cont = (b[1] & 0x40) != 0;
-  r.csg = (b[1] >> 2) & 3;
-  r.nsg = b[1] & 3;
-  r.version_max = b[2];
-  r.version_active = b[3];
-  std::copy(b + 8, b + 14, r.isid.begin());
-  r.tsih = get16(b + 14);
-  r.itt = get32(b + 16);
-  r.stat_sn = get32(b + 24);
-  r.exp_cmd_sn = get32(b + 28);
-  r.max_cmd_sn = get32(b + 32);
+  r.status = b.u16(bhs_offset::kStatus);
+  if (r.status == status::kSuccess) MULTICHAP_GUARD(check_stages(flags));
+  r.transit = (flags & 0x80) != 0;
+  r.cont = (flags & 0x40) != 0;
+  r.csg = (flags >> 2) & 3;
+  r.nsg = flags & 3;
+  r.version_max = b.u8(bhs_offset::kVersionMax);
+  r.version_active = b.u8(bhs_offset::kVersionMin);
+  const ByteView isid = b.bytes(bhs_offset::kIsid, r.isid.size());
+  std::copy(isid.begin(), isid.end(), r.isid.begin());
+  r.tsih = b.u16(bhs_offset::kTsih);
+  r.itt = b.u32(bhs_offset::kItt);
+  r.stat_sn = b.u32(bhs_offset::kStatSn);
+  r.exp_cmd_sn = b.u32(bhs_offset::kExpCmdSn);
+  r.max_cmd_sn = b.u32(bhs_offset::kMaxCmdSn);
   r.data = pdu.data;
   return r;
 }
@@ -322,62 +318,63 @@ Result<LoginResponse> decode_login_response(const Pdu& pdu) {
 Pdu encode(const LogoutRequest& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = 0x40 | static_cast<std::uint8_t>(Opcode::logout_request);
-  b[1] = static_cast<std::uint8_t>(0x80 | (r.reason & 0x7f));
-  put32(b + 16, r.itt);
-  put16(b + 20, r.cid);
-  put32(b + 24, r.cmd_sn);
-  put32(b + 28, r.exp_stat_sn);
+  b[bhs_offset::kOpcode] = 0x40 | static_cast<std::uint8_t>(Opcode::logout_request);
+  b[bhs_offset::kFlags] = static_cast<std::uint8_t>(0x80 | (r.reason & 0x7f));
+  put32(b + bhs_offset::kItt, r.itt);
+  put16(b + bhs_offset::kCid, r.cid);
+  put32(b + bhs_offset::kCmdSn, r.cmd_sn);
+  put32(b + bhs_offset::kExpStatSn, r.exp_stat_sn);
   return pdu;
 }
 
 Pdu encode(const LogoutResponse& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = static_cast<std::uint8_t>(Opcode::logout_response);
-  b[1] = 0x80;
-  b[2] = r.response;
-  put32(b + 16, r.itt);
-  put32(b + 24, r.stat_sn);
-  put32(b + 28, r.exp_cmd_sn);
-  put32(b + 32, r.max_cmd_sn);
+  b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(Opcode::logout_response);
+  b[bhs_offset::kFlags] = 0x80;
+  b[bhs_offset::kResponse] = r.response;
+  put32(b + bhs_offset::kItt, r.itt);
+  put32(b + bhs_offset::kStatSn, r.stat_sn);
+  put32(b + bhs_offset::kExpCmdSn, r.exp_cmd_sn);
+  put32(b + bhs_offset::kMaxCmdSn, r.max_cmd_sn);
   return pdu;
 }
 
 Result<LogoutRequest> decode_logout_request(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::logout_request));
-  const auto* b = pdu.bhs.data();
-  if ((b[1] & 0x80) == 0) return protocol_error("logout request without its F bit");
+  const HeaderFields b{ByteView(pdu.bhs)};
+  const std::uint8_t flags = b.u8(bhs_offset::kFlags);
+  if ((flags & 0x80) == 0) return protocol_error("logout request without its F bit");
   LogoutRequest r;
-  r.reason = b[1] & 0x7f;
-  r.itt = get32(b + 16);
-  r.cid = get16(b + 20);
-  r.cmd_sn = get32(b + 24);
-  r.exp_stat_sn = get32(b + 28);
+  r.reason = flags & 0x7f;
+  r.itt = b.u32(bhs_offset::kItt);
+  r.cid = b.u16(bhs_offset::kCid);
+  r.cmd_sn = b.u32(bhs_offset::kCmdSn);
+  r.exp_stat_sn = b.u32(bhs_offset::kExpStatSn);
   return r;
 }
 
 Result<LogoutResponse> decode_logout_response(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::logout_response));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
   LogoutResponse r;
-  r.response = b[2];
-  r.itt = get32(b + 16);
-  r.stat_sn = get32(b + 24);
-  r.exp_cmd_sn = get32(b + 28);
-  r.max_cmd_sn = get32(b + 32);
+  r.response = b.u8(bhs_offset::kResponse);
+  r.itt = b.u32(bhs_offset::kItt);
+  r.stat_sn = b.u32(bhs_offset::kStatSn);
+  r.exp_cmd_sn = b.u32(bhs_offset::kExpCmdSn);
+  r.max_cmd_sn = b.u32(bhs_offset::kMaxCmdSn);
   return r;
 }
 
 Pdu encode(const NopOut& n) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = 0x40 | static_cast<std::uint8_t>(Opcode::nop_out);
-  b[1] = 0x80;
-  put32(b + 16, n.itt);
-  put32(b + 20, n.ttt);
-  put32(b + 24, n.cmd_sn);
-  put32(b + 28, n.exp_stat_sn);
+  b[bhs_offset::kOpcode] = 0x40 | static_cast<std::uint8_t>(Opcode::nop_out);
+  b[bhs_offset::kFlags] = 0x80;
+  put32(b + bhs_offset::kItt, n.itt);
+  put32(b + bhs_offset::kTtt, n.ttt);
+  put32(b + bhs_offset::kCmdSn, n.cmd_sn);
+  put32(b + bhs_offset::kExpStatSn, n.exp_stat_sn);
   pdu.data = n.data;
   return pdu;
 }
@@ -385,38 +382,38 @@ Pdu encode(const NopOut& n) {
 Pdu encode(const NopIn& n) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = static_cast<std::uint8_t>(Opcode::nop_in);
-  b[1] = 0x80;
-  put32(b + 16, n.itt);
-  put32(b + 20, n.ttt);
-  put32(b + 24, n.stat_sn);
-  put32(b + 28, n.exp_cmd_sn);
-  put32(b + 32, n.max_cmd_sn);
+  b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(Opcode::nop_in);
+  b[bhs_offset::kFlags] = 0x80;
+  put32(b + bhs_offset::kItt, n.itt);
+  put32(b + bhs_offset::kTtt, n.ttt);
+  put32(b + bhs_offset::kStatSn, n.stat_sn);
+  put32(b + bhs_offset::kExpCmdSn, n.exp_cmd_sn);
+  put32(b + bhs_offset::kMaxCmdSn, n.max_cmd_sn);
   pdu.data = n.data;
   return pdu;
 }
 
 Result<NopOut> decode_nop_out(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::nop_out));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
   NopOut n;
-  n.itt = get32(b + 16);
-  n.ttt = get32(b + 20);
-  n.cmd_sn = get32(b + 24);
-  n.exp_stat_sn = get32(b + 28);
+  n.itt = b.u32(bhs_offset::kItt);
+  n.ttt = b.u32(bhs_offset::kTtt);
+  n.cmd_sn = b.u32(bhs_offset::kCmdSn);
+  n.exp_stat_sn = b.u32(bhs_offset::kExpStatSn);
   n.data = pdu.data;
   return n;
 }
 
 Result<NopIn> decode_nop_in(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::nop_in));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
   NopIn n;
-  n.itt = get32(b + 16);
-  n.ttt = get32(b + 20);
-  n.stat_sn = get32(b + 24);
-  n.exp_cmd_sn = get32(b + 28);
-  n.max_cmd_sn = get32(b + 32);
+  n.itt = b.u32(bhs_offset::kItt);
+  n.ttt = b.u32(bhs_offset::kTtt);
+  n.stat_sn = b.u32(bhs_offset::kStatSn);
+  n.exp_cmd_sn = b.u32(bhs_offset::kExpCmdSn);
+  n.max_cmd_sn = b.u32(bhs_offset::kMaxCmdSn);
   n.data = pdu.data;
   return n;
 }
@@ -424,25 +421,25 @@ Result<NopIn> decode_nop_in(const Pdu& pdu) {
 Pdu encode(const RejectPdu& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = static_cast<std::uint8_t>(Opcode::reject);
-  b[1] = 0x80;
-  b[2] = r.reason;
-  put32(b + 16, 0xffffffff);
-  put32(b + 24, r.stat_sn);
-  put32(b + 28, r.exp_cmd_sn);
-  put32(b + 32, r.max_cmd_sn);
+  b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(Opcode::reject);
+  b[bhs_offset::kFlags] = 0x80;
+  b[bhs_offset::kReason] = r.reason;
+  put32(b + bhs_offset::kItt, 0xffffffff);
+  put32(b + bhs_offset::kStatSn, r.stat_sn);
+  put32(b + bhs_offset::kExpCmdSn, r.exp_cmd_sn);
+  put32(b + bhs_offset::kMaxCmdSn, r.max_cmd_sn);
   pdu.data = r.rejected_header;
   return pdu;
 }
 
 Result<RejectPdu> decode_reject(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::reject));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
   RejectPdu r;
-  r.reason = b[2];
-  r.stat_sn = get32(b + 24);
-  r.exp_cmd_sn = get32(b + 28);
-  r.max_cmd_sn = get32(b + 32);
+  r.reason = b.u8(bhs_offset::kReason);
+  r.stat_sn = b.u32(bhs_offset::kStatSn);
+  r.exp_cmd_sn = b.u32(bhs_offset::kExpCmdSn);
+  r.max_cmd_sn = b.u32(bhs_offset::kMaxCmdSn);
   r.rejected_header = pdu.data;
   return r;
 }
@@ -450,13 +447,13 @@ Result<RejectPdu> decode_reject(const Pdu& pdu) {
 Pdu encode(const TextRequest& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = static_cast<std::uint8_t>((r.immediate ? 0x40 : 0) |
-                                   static_cast<std::uint8_t>(Opcode::text_request));
-  b[1] = static_cast<std::uint8_t>((r.final ? 0x80 : 0) | (r.cont ? 0x40 : 0));
-  put32(b + 16, r.itt);
-  put32(b + 20, r.ttt);
-  put32(b + 24, r.cmd_sn);
-  put32(b + 28, r.exp_stat_sn);
+  b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(
+      (r.immediate ? 0x40 : 0) | static_cast<std::uint8_t>(Opcode::text_request));
+  b[bhs_offset::kFlags] = static_cast<std::uint8_t>((r.final ? 0x80 : 0) | (r.cont ? 0x40 : 0));
+  put32(b + bhs_offset::kItt, r.itt);
+  put32(b + bhs_offset::kTtt, r.ttt);
+  put32(b + bhs_offset::kCmdSn, r.cmd_sn);
+  put32(b + bhs_offset::kExpStatSn, r.exp_stat_sn);
   pdu.data = r.data;
   return pdu;
 }
@@ -464,45 +461,47 @@ Pdu encode(const TextRequest& r) {
 Pdu encode(const TextResponse& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
-  b[0] = static_cast<std::uint8_t>(Opcode::text_response);
-  b[1] = static_cast<std::uint8_t>((r.final ? 0x80 : 0) | (r.cont ? 0x40 : 0));
-  put32(b + 16, r.itt);
-  put32(b + 20, r.ttt);
-  put32(b + 24, r.stat_sn);
-  put32(b + 28, r.exp_cmd_sn);
-  put32(b + 32, r.max_cmd_sn);
+  b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(Opcode::text_response);
+  b[bhs_offset::kFlags] = static_cast<std::uint8_t>((r.final ? 0x80 : 0) | (r.cont ? 0x40 : 0));
+  put32(b + bhs_offset::kItt, r.itt);
+  put32(b + bhs_offset::kTtt, r.ttt);
+  put32(b + bhs_offset::kStatSn, r.stat_sn);
+  put32(b + bhs_offset::kExpCmdSn, r.exp_cmd_sn);
+  put32(b + bhs_offset::kMaxCmdSn, r.max_cmd_sn);
   pdu.data = r.data;
   return pdu;
 }
 
 Result<TextRequest> decode_text_request(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::text_request));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
+  const std::uint8_t flags = b.u8(bhs_offset::kFlags);
   TextRequest r;
   r.immediate = pdu.immediate();
-  r.final = (b[1] & 0x80) != 0;
-  r.cont = (b[1] & 0x40) != 0;
+  r.final = (flags & 0x80) != 0;
+  r.cont = (flags & 0x40) != 0;
   if (r.final && r.cont) return protocol_error("text request has both F and C set");
-  r.itt = get32(b + 16);
-  r.ttt = get32(b + 20);
-  r.cmd_sn = get32(b + 24);
-  r.exp_stat_sn = get32(b + 28);
+  r.itt = b.u32(bhs_offset::kItt);
+  r.ttt = b.u32(bhs_offset::kTtt);
+  r.cmd_sn = b.u32(bhs_offset::kCmdSn);
+  r.exp_stat_sn = b.u32(bhs_offset::kExpStatSn);
   r.data = pdu.data;
   return r;
 }
 
 Result<TextResponse> decode_text_response(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::text_response));
-  const auto* b = pdu.bhs.data();
+  const HeaderFields b{ByteView(pdu.bhs)};
+  const std::uint8_t flags = b.u8(bhs_offset::kFlags);
   TextResponse r;
-  r.final = (b[1] & 0x80) != 0;
-  r.cont = (b[1] & 0x40) != 0;
+  r.final = (flags & 0x80) != 0;
+  r.cont = (flags & 0x40) != 0;
   if (r.final && r.cont) return protocol_error("text response has both F and C set");
-  r.itt = get32(b + 16);
-  r.ttt = get32(b + 20);
-  r.stat_sn = get32(b + 24);
-  r.exp_cmd_sn = get32(b + 28);
-  r.max_cmd_sn = get32(b + 32);
+  r.itt = b.u32(bhs_offset::kItt);
+  r.ttt = b.u32(bhs_offset::kTtt);
+  r.stat_sn = b.u32(bhs_offset::kStatSn);
+  r.exp_cmd_sn = b.u32(bhs_offset::kExpCmdSn);
+  r.max_cmd_sn = b.u32(bhs_offset::kMaxCmdSn);
   r.data = pdu.data;
   return r;
 }

@@ -71,6 +71,30 @@ inline constexpr std::uint16_t kOutOfResources = 0x0302;
 // "0x0201 authentication failure".
 std::string status_text(std::uint16_t status);
 
+// Byte offsets of the Basic Header Segment fields (RFC 7143 §11.2.1, and the BHS of each PDU in
+// §11): the decoders read them through a bounds-checked ByteReader.
+namespace bhs_offset {
+inline constexpr std::size_t kOpcode = 0;             // I bit, opcode
+inline constexpr std::size_t kFlags = 1;              // F/T, C, CSG, NSG; logout reason code
+inline constexpr std::size_t kVersionMax = 2;         // login PDUs
+inline constexpr std::size_t kResponse = 2;           // Logout Response
+inline constexpr std::size_t kReason = 2;             // Reject
+inline constexpr std::size_t kVersionMin = 3;         // Login Request (Response: version active)
+inline constexpr std::size_t kTotalAhsLength = 4;     // in 4-byte words
+inline constexpr std::size_t kDataSegmentLength = 5;  // 24 bits
+inline constexpr std::size_t kIsid = 8;               // 6 bytes, login PDUs
+inline constexpr std::size_t kTsih = 14;              // login PDUs
+inline constexpr std::size_t kItt = 16;               // Initiator Task Tag
+inline constexpr std::size_t kCid = 20;               // Login and Logout Requests
+inline constexpr std::size_t kTtt = 20;               // NOP and Text PDUs: Target Transfer Tag
+inline constexpr std::size_t kCmdSn = 24;             // requests
+inline constexpr std::size_t kStatSn = 24;            // responses
+inline constexpr std::size_t kExpStatSn = 28;         // requests
+inline constexpr std::size_t kExpCmdSn = 28;          // responses
+inline constexpr std::size_t kMaxCmdSn = 32;          // responses
+inline constexpr std::size_t kStatus = 36;            // Login Response: Status-Class, -Detail
+}  // namespace bhs_offset
+
 using Isid = std::array<std::uint8_t, 6>;
 
 // A raw PDU: header plus data segment (without padding). AHS is read and discarded.
@@ -78,8 +102,8 @@ struct Pdu {
   std::array<std::uint8_t, kBhsSize> bhs{};
   Bytes data;
 
-  std::uint8_t opcode() const { return bhs[0] & 0x3f; }
-  bool immediate() const { return (bhs[0] & 0x40) != 0; }
+  std::uint8_t opcode() const { return bhs[bhs_offset::kOpcode] & 0x3f; }
+  bool immediate() const { return (bhs[bhs_offset::kOpcode] & 0x40) != 0; }
   std::uint32_t itt() const;
   // Header + data + zero padding to a multiple of 4, ready to send.
   Bytes serialize() const;

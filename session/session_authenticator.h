@@ -37,7 +37,7 @@ class InitiatorAuthenticator final : public LoginAuthenticator {
   bool mutual() const override { return m_exchange->mutual() && state() == AuthStatus::succeeded; }
 
   // An independent authenticator for a non-leading login of this session (same configuration,
-  // same CHAP_A offer).
+  // same CHAP_A offer). Cannot fail: the configuration was validated once, by create().
   std::unique_ptr<InitiatorAuthenticator> for_connection() const;
 
   // Narrows the CHAP_A offer of the following leading logins (see ChapInitiator::set_offer: a
@@ -66,8 +66,12 @@ class InitiatorAuthenticator final : public LoginAuthenticator {
 // Target side: one per login connection, created from the target's shared configuration.
 class TargetAuthenticator final : public LoginAuthenticator {
  public:
+  // Validates config against backend (ChapTarget::create).
   static Result<std::unique_ptr<TargetAuthenticator>> create(
       std::shared_ptr<const ChapTargetConfig> config, std::shared_ptr<const HashBackend> backend);
+  // From a configuration validated once for every login (Target::create does it): cannot fail.
+  explicit TargetAuthenticator(std::shared_ptr<const ValidChapTargetConfig> valid)
+      : m_exchange(std::make_unique<ChapTarget>(std::move(valid))) {}
 
   void rewind() override { m_exchange->reset(); }
   Result<KeyList> step(const KeyList& received) override;

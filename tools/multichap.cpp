@@ -166,6 +166,7 @@ int run_response(const std::vector<std::string>& args) {
       options.has("backend") ? make_backend(*options.get("backend")) : make_default_backend();
   if (!backend) return report_error(backend.error());
   std::array<std::uint8_t, kMaxDigestSize> out{};
+  const ScopedWipe wipe_out(out);  // the response, on every path out of here
   auto n = chap_response(**backend, *alg, static_cast<std::uint8_t>(*id), *secret,
                          ByteView(challenge->data(), challenge->size()), out);
   if (!n) return report_error(n.error());

@@ -16,42 +16,42 @@ namespace multichap {
 
 namespace {
 
-constexpr const char* botan_name(Algorithm alg) {
-  switch (alg) {
-    case Algorithm::md5:
-      return "MD5";
-    case Algorithm::sha1:
-      return "SHA-160";
-    case Algorithm::sha256:
-      return "SHA-256";
-    case Algorithm::sha3_256:
-      return "SHA-3(256)";
-  }
-  return "";
-}
+// One row per algorithm, in kAlgorithms order: Botan's name for it (HashFunction::create).
+struct BotanAlgorithm {
+  Algorithm id;
+  const char* name;
+};
+constexpr std::array<BotanAlgorithm, kAlgorithmCount> kBotanAlgorithms = {{
+    {Algorithm::md5, "MD5"},
+    {Algorithm::sha1, "SHA-160"},
+    {Algorithm::sha256, "SHA-256"},
+    {Algorithm::sha3_256, "SHA-3(256)"},
+}};
+static_assert(in_algorithm_order(kBotanAlgorithms),
+              "kBotanAlgorithms: one row per Algorithm, in enum order");
 
-std::size_t slot(Algorithm alg) {
-  return static_cast<std::size_t>(alg) - 5;
+constexpr const char* botan_name(Algorithm alg) {
+  return kBotanAlgorithms[algorithm_index(alg)].name;
 }
 
 // Hash objects of the calling thread, created on first use and reused afterwards. The hot path
 // reads a trivially destructible thread_local array (no guard check); a separate owner frees
 // the objects when the thread exits.
 struct ThreadHashes {
-  std::array<std::unique_ptr<Botan::HashFunction>, 4> owned;
+  std::array<std::unique_ptr<Botan::HashFunction>, kAlgorithmCount> owned;
 };
-thread_local std::array<Botan::HashFunction*, 4> t_hashes{};
+thread_local std::array<Botan::HashFunction*, kAlgorithmCount> t_hashes{};
 
 Botan::HashFunction* create_thread_hash(Algorithm alg) {
   thread_local ThreadHashes owner;
-  auto& hash = owner.owned[slot(alg)];
+  auto& hash = owner.owned[algorithm_index(alg)];
   if (!hash) hash = Botan::HashFunction::create(botan_name(alg));
-  t_hashes[slot(alg)] = hash.get();
+  t_hashes[algorithm_index(alg)] = hash.get();
   return hash.get();
 }
 
 inline Botan::HashFunction* thread_hash(Algorithm alg) {
-  Botan::HashFunction* hash = t_hashes[slot(alg)];
+  Botan::HashFunction* hash = t_hashes[algorithm_index(alg)];
   return hash != nullptr ? hash : create_thread_hash(alg);
 }
 
@@ -87,19 +87,20 @@ bool chacha_fill(void* context, MutableByteView out) {
 class BotanBackend final : public HashBackend {
  public:
   BotanBackend() {
-    for (const auto& info : kAlgorithms) {
+    for (const BotanAlgorithm& row : kBotanAlgorithms) {
+      const std::size_t index = algorithm_index(row.id);
       try {
-        const auto probe = Botan::HashFunction::create(botan_name(info.id));
-        m_supported[slot(info.id)] = probe && probe->output_length() == info.digest_size;
+        const auto probe = Botan::HashFunction::create(row.name);
+        m_supported[index] = probe && probe->output_length() == digest_size(row.id);
       } catch (const std::exception&) {
-        m_supported[slot(info.id)] = false;
+        m_supported[index] = false;
       }
     }
   }
 
   std::string_view name() const override { return "botan"; }
   std::string version() const override { return Botan::version_string(); }
-  bool supports(Algorithm alg) const override { return m_supported[slot(alg)]; }
+  bool supports(Algorithm alg) const override { return m_supported[algorithm_index(alg)]; }
 
   Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
                              MutableByteView out) const override {
@@ -136,7 +137,7 @@ class BotanBackend final : public HashBackend {
     return make_error(ErrorKind::backend, "botan: digest output buffer too small");
   }
 
-  std::array<bool, 4> m_supported{};
+  std::array<bool, kAlgorithmCount> m_supported{};  // by algorithm_index()
 };
 
 // The raw baseline: one HashFunction, reused.

@@ -20,18 +20,22 @@ namespace multichap {
 
 namespace {
 
+// One row per algorithm, in kAlgorithms order: OpenSSL's name for it (EVP_MD_fetch).
+struct OpenSslAlgorithm {
+  Algorithm id;
+  const char* name;
+};
+constexpr std::array<OpenSslAlgorithm, kAlgorithmCount> kOpenSslAlgorithms = {{
+    {Algorithm::md5, "MD5"},
+    {Algorithm::sha1, "SHA1"},
+    {Algorithm::sha256, "SHA2-256"},
+    {Algorithm::sha3_256, "SHA3-256"},
+}};
+static_assert(in_algorithm_order(kOpenSslAlgorithms),
+              "kOpenSslAlgorithms: one row per Algorithm, in enum order");
+
 constexpr const char* openssl_name(Algorithm alg) {
-  switch (alg) {
-    case Algorithm::md5:
-      return "MD5";
-    case Algorithm::sha1:
-      return "SHA1";
-    case Algorithm::sha256:
-      return "SHA2-256";
-    case Algorithm::sha3_256:
-      return "SHA3-256";
-  }
-  return "";
+  return kOpenSslAlgorithms[algorithm_index(alg)].name;
 }
 
 // One EVP_MD_CTX per thread, reused for every digest of every OpenSSL backend on that thread.
@@ -89,31 +93,31 @@ bool rand_bytes(void*, MutableByteView out) {
 class OpenSslBackend final : public HashBackend {
  public:
   OpenSslBackend() {
-    for (const auto& info : kAlgorithms) {
-      EVP_MD* md = EVP_MD_fetch(nullptr, openssl_name(info.id), nullptr);
+    for (Digest& row : m_digests) {
+      const AlgorithmInfo& info = algorithm_info(row.id);
+      EVP_MD* md = EVP_MD_fetch(nullptr, row.name, nullptr);
       if (md == nullptr) continue;
-      const auto index = slot(info.id);
-      m_mds[index] = md;
+      row.md = md;
       // Ask the library once whether it will actually compute this digest (a provider may hand
       // out an EVP_MD and still refuse to initialise it, as FIPS does for MD5).
       std::array<std::uint8_t, kMaxDigestSize> out{};
       const auto probe = compute(info.id, {ByteView(std::string_view("abc"))}, out);
       if (!probe || EVP_MD_get_size(md) != static_cast<int>(info.digest_size)) {
         EVP_MD_free(md);
-        m_mds[index] = nullptr;
+        row.md = nullptr;
       }
     }
     ERR_clear_error();
   }
   ~OpenSslBackend() override {
-    for (EVP_MD* md : m_mds) EVP_MD_free(md);
+    for (const Digest& row : m_digests) EVP_MD_free(row.md);
   }
   OpenSslBackend(const OpenSslBackend&) = delete;
   OpenSslBackend& operator=(const OpenSslBackend&) = delete;
 
   std::string_view name() const override { return "openssl"; }
   std::string version() const override { return OpenSSL_version(OPENSSL_VERSION); }
-  bool supports(Algorithm alg) const override { return m_mds[slot(alg)] != nullptr; }
+  bool supports(Algorithm alg) const override { return md_of(alg) != nullptr; }
 
   Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
                              MutableByteView out) const override {
@@ -134,7 +138,21 @@ class OpenSslBackend final : public HashBackend {
   }
 
  private:
-  static std::size_t slot(Algorithm alg) { return static_cast<std::size_t>(alg) - 5; }
+  // An algorithm's row: the library's name and the fetched object (null: not supported).
+  struct Digest {
+    Algorithm id;
+    const char* name;
+    EVP_MD* md;
+  };
+  using Digests = std::array<Digest, kAlgorithmCount>;
+  static Digests make_digests() {
+    Digests out{};
+    for (std::size_t i = 0; i < kAlgorithmCount; ++i) {
+      out[i] = Digest{kOpenSslAlgorithms[i].id, kOpenSslAlgorithms[i].name, nullptr};
+    }
+    return out;
+  }
+  EVP_MD* md_of(Algorithm alg) const { return m_digests[algorithm_index(alg)].md; }
 
   Result<std::size_t> compute(Algorithm alg, std::initializer_list<ByteView> parts,
                               MutableByteView out) const {
@@ -143,12 +161,17 @@ class OpenSslBackend final : public HashBackend {
       return make_error(ErrorKind::backend, "openssl: digest output buffer too small");
     }
     EVP_MD_CTX* ctx = thread_context();
-    if (ctx == nullptr || EVP_DigestInit_ex2(ctx, m_mds[slot(alg)], nullptr) != 1) {
+    if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_of(alg), nullptr) != 1) {
+      ERR_clear_error();
       return make_error(ErrorKind::backend, "openssl: digest initialisation failed");
     }
-    if (!update(ctx, parts)) return make_error(ErrorKind::backend, "openssl: digest update failed");
+    if (!update(ctx, parts)) {
+      ERR_clear_error();
+      return make_error(ErrorKind::backend, "openssl: digest update failed");
+    }
     unsigned int written = 0;
     if (EVP_DigestFinal_ex(ctx, out.data(), &written) != 1 || written != size) {
+      ERR_clear_error();
       return make_error(ErrorKind::backend, "openssl: digest finalisation failed");
     }
     return size;
@@ -163,14 +186,13 @@ class OpenSslBackend final : public HashBackend {
     for (const ByteView part : parts) total += part.size();
     if (parts.size() > 1 && total <= kGather) {
       std::array<std::uint8_t, kGather> buffer;  // NOLINT: only the gathered bytes are read
+      const ScopedWipe wipe_buffer(buffer.data(), total);
       std::size_t at = 0;
       for (const ByteView part : parts) {
         if (part.size() > 0) std::memcpy(buffer.data() + at, part.data(), part.size());
         at += part.size();
       }
-      const bool ok = EVP_DigestUpdate(ctx, buffer.data(), total) == 1;
-      secure_wipe(buffer.data(), total);
-      return ok;
+      return EVP_DigestUpdate(ctx, buffer.data(), total) == 1;
     }
     for (const ByteView part : parts) {
       if (part.size() > 0 && EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) return false;
@@ -178,7 +200,7 @@ class OpenSslBackend final : public HashBackend {
     return true;
   }
 
-  std::array<EVP_MD*, 4> m_mds{};
+  Digests m_digests = make_digests();
 };
 
 // The raw baseline: what a hand-written caller does, one fetched EVP_MD and one EVP_MD_CTX.
