@@ -21,10 +21,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <dirent.h>
 #include <array>
 #include <asio.hpp>
 #include <atomic>
-#include <dirent.h>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
