@@ -106,6 +106,10 @@ Result<std::unique_ptr<InitiatorSession>> login_session(std::uint16_t port, bool
   InitiatorOptions options;
   options.portal = Endpoint{"127.0.0.1", port};
   options.target_name = kIqn;
+  // A host of its own: 10,000 sessions of one InitiatorName would share 24-bit random ISIDs and
+  // reinstate (replace) each other.
+  static unsigned host = 0;
+  options.initiator_name = "iqn.2026-11.org.multichap:storm.host" + std::to_string(host++);
   options.max_attempts = 1;
   MULTICHAP_ASSIGN_OR_RETURN(auto session, InitiatorSession::create(options, std::move(auth)));
   MULTICHAP_GUARD(session->login());

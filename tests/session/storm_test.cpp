@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -104,11 +105,16 @@ TargetOptions storm_options() {
 }
 
 // A full mutual SHA-256 login from 127.0.0.1; logged out again unless kept.
+// Each session is a host of its own (its own InitiatorName): the ISID is only 24 random bits, so
+// 1,000 sessions of one InitiatorName would share an ISID about 3 % of the time, and a login with
+// the ISID of an existing session rightly reinstates (replaces) it (RFC 7143 §6.3.5).
 Result<std::unique_ptr<InitiatorSession>> valid_login(std::uint16_t port) {
+  static std::atomic<unsigned> host{0};
   auto auth =
       initiator_auth(make_default_backend().value(), true, test::policy_with({Algorithm::sha256}));
   if (!auth) return make_error(ErrorKind::internal, "no authenticator");
   auto options = initiator_options(port);
+  options.initiator_name += ".host" + std::to_string(host.fetch_add(1));
   options.max_attempts = 1;
   // Generous: under a loaded CI machine a login may wait for a core; the point is that it
   // succeeds, not how fast.
