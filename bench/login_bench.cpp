@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/loopback.h"
 #include "bench/serve_process.h"
 #include "bench/suites.h"
 #include "session/initiator.h"
@@ -74,26 +75,11 @@ long rss_kib(pid_t pid) {
 class IdleConnections {
  public:
   IdleConnections(std::uint16_t port, std::size_t n) {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-      limit.rlim_cur = limit.rlim_max;
-      (void)setrlimit(RLIMIT_NOFILE, &limit);
-    }
+    raise_descriptor_limit();
     for (std::size_t i = 0; i < n; ++i) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const int fd =
+          connect_loopback_from(loopback_address(1, 1 + static_cast<std::uint32_t>(i % 250)), port);
       if (fd < 0) break;
-      sockaddr_in local{};
-      local.sin_family = AF_INET;
-      local.sin_addr.s_addr = htonl((127u << 24) | (1u << 8) | (1 + i % 250));
-      sockaddr_in remote{};
-      remote.sin_family = AF_INET;
-      remote.sin_port = htons(port);
-      remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-          ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-        ::close(fd);
-        break;
-      }
       m_fds.push_back(fd);
     }
   }
@@ -183,20 +169,8 @@ struct OurTarget {
 // client is a host of its own, as in a rack booting at once (and as the target's per-source cap
 // expects).
 Result<Connection> connect_from(std::uint16_t port, unsigned host) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(ErrorKind::io, "socket failed");
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl((127u << 24) | (2u << 8) | (1 + host % 250));
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(port);
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-    ::close(fd);
-    return make_error(ErrorKind::io, "connect failed");
-  }
+  const int fd = connect_loopback_from(loopback_address(2, 1 + host % 250), port);
+  if (fd < 0) return make_error(ErrorKind::io, "connect failed");
   return Connection(fd);
 }
 

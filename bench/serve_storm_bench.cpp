@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/loopback.h"
 #include "bench/serve_process.h"
 #include "bench/suites.h"
 #include "session/initiator.h"
@@ -38,14 +39,6 @@ constexpr const char* kSecret = "storm-secret-0123456789";
 constexpr const char* kTargetUser = "storm-target";
 constexpr const char* kTargetSecret = "storm-target-secret-987";
 
-void raise_descriptor_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    (void)setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 // multichap serve with mutual CHAP and every limit raised, so nothing is evicted or refused.
 class Serve : public ServeProcess {
  public:
@@ -59,20 +52,10 @@ class Serve : public ServeProcess {
 
 // A connection from 127.0.(3 + i / 250 % 200).(1 + i % 250): storm clients are many hosts.
 int connect_storm(std::uint16_t port, std::size_t i) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const auto x = static_cast<std::uint32_t>(3 + i / 250 % 200);
+  const auto y = static_cast<std::uint32_t>(1 + i % 250);
+  const int fd = connect_loopback_from(loopback_address(x, y), port);
   if (fd < 0) return -1;
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl((127u << 24) | ((3 + i / 250 % 200) << 8) | (1 + i % 250));
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(port);
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-    ::close(fd);
-    return -1;
-  }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   return fd;
 }

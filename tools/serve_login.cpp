@@ -136,42 +136,47 @@ std::string file_identity(const std::string& path) {
          std::to_string(st.st_mtim.tv_nsec);
 }
 
-int check_config(const std::string& path) {
-  auto config = load_serve_config(path);
-  if (!config) {
-    std::cerr << "multichap: " << config.error().message << "\n";
+// Reads and validates a configuration file for --check-config and --config into config and
+// backend; an exit status when it cannot be used (warnings and errors go to stderr).
+std::optional<int> load_checked(const std::string& path, std::optional<ServeConfig>& config,
+                                std::shared_ptr<const HashBackend>& backend) {
+  auto loaded = load_serve_config(path);
+  if (!loaded) {
+    std::cerr << "multichap: " << loaded.error().message << "\n";
     return kExitUsage;
   }
-  for (const auto& w : config->warnings) std::cerr << "multichap: warning: " << w << "\n";
-  auto backend = config->backend.empty() ? make_default_backend() : make_backend(config->backend);
-  if (!backend) return report_error(backend.error());
-  if (auto ok = validate_serve_config(*config, path, **backend); !ok) {
+  for (const auto& w : loaded->warnings) std::cerr << "multichap: warning: " << w << "\n";
+  auto made = loaded->backend.empty() ? make_default_backend() : make_backend(loaded->backend);
+  if (!made) return report_error(made.error());
+  if (auto ok = validate_serve_config(*loaded, path, **made); !ok) {
     std::cerr << "multichap: " << ok.error().message << "\n";
     return kExitUsage;
   }
+  config = std::move(loaded).value();
+  backend = std::move(made).value();
+  return std::nullopt;
+}
+
+int check_config(const std::string& path) {
+  std::optional<ServeConfig> config;
+  std::shared_ptr<const HashBackend> backend;
+  if (const auto status = load_checked(path, config, backend)) return *status;
   std::cout << "# " << path << ": valid\n" << config->normalized;
   return kExitOk;
 }
 
 // serve --config FILE: runs until SIGINT/SIGTERM, reloading on SIGHUP or when FILE is replaced.
-int serve_config_file(const std::string& path, bool verbose) {
-  auto config = load_serve_config(path);
-  if (!config) {
-    std::cerr << "multichap: " << config.error().message << "\n";
-    return kExitUsage;
-  }
-  for (const auto& w : config->warnings) std::cerr << "multichap: warning: " << w << "\n";
-  auto backend = config->backend.empty() ? make_default_backend() : make_backend(config->backend);
-  if (!backend) return report_error(backend.error());
-  if (auto ok = validate_serve_config(*config, path, **backend); !ok) {
-    std::cerr << "multichap: " << ok.error().message << "\n";
-    return kExitUsage;
-  }
+int serve_config_file(const std::string& path, bool verbose, bool quiet) {
+  std::optional<ServeConfig> config;
+  std::shared_ptr<const HashBackend> loaded_backend;
+  if (const auto status = load_checked(path, config, loaded_backend)) return *status;
+  const auto* backend = &loaded_backend;
   TargetOptions options = config->engine;
   options.access = config->access;
   options.backend = *backend;
   options.log = print_line;
   options.log_keys = verbose;
+  options.log_logins = !quiet;
   raise_descriptor_limit();
   auto target = Target::create(std::move(options));
   if (!target) return report_error(target.error());
@@ -284,6 +289,9 @@ int run_serve(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   const Options& options = *parsed;
+  if (options.has("quiet") && options.has("verbose")) {
+    return report_error(make_error(ErrorKind::usage, "--quiet and --verbose exclude each other"));
+  }
   if (const std::string* file = options.get("check-config")) return check_config(*file);
   if (const std::string* file = options.get("config")) {
     if (options.has("target") || options.has("user") || options.has("listen")) {
@@ -291,7 +299,7 @@ int run_serve(const std::vector<std::string>& args) {
                                      "--config excludes --target, --user and --listen (set them "
                                      "in the file)"));
     }
-    return serve_config_file(*file, options.has("verbose"));
+    return serve_config_file(*file, options.has("verbose"), options.has("quiet"));
   }
   if (!options.has("target"))
     return report_error(make_error(ErrorKind::usage, "serve needs --target IQN"));
@@ -309,9 +317,6 @@ int run_serve(const std::vector<std::string>& args) {
   target_options.log = print_line;
   target_options.log_keys = options.has("verbose");
   target_options.log_logins = !options.has("quiet");
-  if (options.has("quiet") && options.has("verbose")) {
-    return report_error(make_error(ErrorKind::usage, "--quiet and --verbose exclude each other"));
-  }
   target_options.guard.enabled = !options.has("no-guard");
   // A number option within [1, max], or its default when absent.
   const auto limit = [&](const char* name, std::uint32_t max,
