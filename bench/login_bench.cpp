@@ -373,7 +373,9 @@ void run_machines(benchmark::State& state, Algorithm alg, bool mutual) {
   options.target_name = kTargetName;
   options.chap = chap;
   options.backend = make_default_backend().value();
-  if (!validate_config(*chap, *options.backend)) {
+  // Validated once, as Target::create does for every connection.
+  auto access = ValidTargetAccess::create(access_of(options), options.backend);
+  if (!access) {
     state.SkipWithError("invalid target configuration");
     return;
   }
@@ -388,7 +390,7 @@ void run_machines(benchmark::State& state, Algorithm alg, bool mutual) {
   std::int64_t failures = 0;
   for (auto _ : state) {
     auth->rewind();
-    TargetConnection target(options, registry, "bench", Clock::now());
+    TargetConnection target(options, registry, "bench", Clock::now(), *access);
     InitiatorLoginParams params;
     params.initiator_name = "iqn.2026-11.org.multichap:load";
     params.target_name = kTargetName;

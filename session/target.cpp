@@ -93,18 +93,18 @@ class LookupPool {
 struct Target::Impl {
   class EventConnection;
 
-  explicit Impl(TargetOptions o)
+  Impl(TargetOptions o, std::shared_ptr<const ValidTargetAccess> valid)
       : options(std::move(o)),
         registry(options.max_connections_per_session),
         guard(options.guard),
-        access(options.access) {
+        access(std::move(valid)) {
     for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
       loops.push_back(std::make_unique<asio::io_context>(1));  // one thread runs each loop
     }
     loop_load.assign(loops.size(), 0);
   }
 
-  std::shared_ptr<const TargetAccess> current_access() const {
+  std::shared_ptr<const ValidTargetAccess> current_access() const {
     std::lock_guard<std::mutex> lock(access_mutex);
     return access;
   }
@@ -136,7 +136,7 @@ struct Target::Impl {
   SessionRegistry registry;
   LoginGuard guard;
   mutable std::mutex access_mutex;
-  std::shared_ptr<const TargetAccess> access;  // swapped by reload()
+  std::shared_ptr<const ValidTargetAccess> access;  // swapped by reload()
   std::once_flag lookup_pool_once;
   std::unique_ptr<LookupPool> lookup_pool;  // started at the first lookup
   std::atomic<bool> stop_requested{false};
@@ -524,7 +524,8 @@ void Target::Impl::poll_stop() {
 
 // ---- Target ------------------------------------------------------------------------------------
 
-Target::Target(TargetOptions options) : m_impl(std::make_unique<Impl>(std::move(options))) {}
+Target::Target(TargetOptions options, std::shared_ptr<const ValidTargetAccess> access)
+    : m_impl(std::make_unique<Impl>(std::move(options), std::move(access))) {}
 
 Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
   if (!options.access && options.target_name.empty())
@@ -533,7 +534,8 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
     MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
   }
   options.access = access_of(options);
-  MULTICHAP_GUARD(validate_access(*options.access, *options.backend));
+  MULTICHAP_ASSIGN_OR_RETURN(auto access,
+                             ValidTargetAccess::create(options.access, options.backend));
   if (options.max_connections == 0 || options.max_connections_per_session == 0 ||
       options.max_unauthenticated == 0 || options.max_unauthenticated_per_source == 0) {
     return make_error(ErrorKind::usage, "connection limits must be at least 1");
@@ -542,7 +544,7 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
     return make_error(ErrorKind::usage, "the login deadline must be positive");
   }
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
-  return std::unique_ptr<Target>(new Target(std::move(options)));
+  return std::unique_ptr<Target>(new Target(std::move(options), std::move(access)));
 }
 
 Target::~Target() {
@@ -550,28 +552,19 @@ Target::~Target() {
 }
 
 Result<void> validate_access(const TargetAccess& access, const HashBackend& backend) {
-  if (access.targets.empty()) return make_error(ErrorKind::usage, "no target to serve");
-  for (const TargetEntry& t : access.targets) {
-    if (t.name.empty()) return make_error(ErrorKind::usage, "a target needs a TargetName (IQN)");
-    if (access.find(t.name) != &t)
-      return make_error(ErrorKind::usage, "target " + t.name + " is listed twice");
-    if (t.chap) {
-      auto ok = validate_config(*t.chap, backend);
-      if (!ok) return make_error(ok.error().kind, t.name + ": " + ok.error().message);
-    }
-  }
-  if (access.discovery_chap) {
-    auto ok = validate_config(*access.discovery_chap, backend);
-    if (!ok) return make_error(ok.error().kind, "discovery: " + ok.error().message);
-  }
+  // Borrowed for the duration of the check: no owner, nothing kept.
+  const std::shared_ptr<const TargetAccess> borrowed(std::shared_ptr<void>(), &access);
+  const std::shared_ptr<const ChapCrypto> crypto(std::shared_ptr<void>(), &backend);
+  MULTICHAP_GUARD(ValidTargetAccess::create(borrowed, crypto));
   return {};
 }
 
 Result<void> Target::reload(std::shared_ptr<const TargetAccess> access) {
   if (!access) return make_error(ErrorKind::usage, "reload needs a configuration");
-  MULTICHAP_GUARD(validate_access(*access, *m_impl->options.backend));
+  MULTICHAP_ASSIGN_OR_RETURN(auto valid,
+                             ValidTargetAccess::create(std::move(access), m_impl->options.backend));
   std::lock_guard<std::mutex> lock(m_impl->access_mutex);
-  m_impl->access = std::move(access);
+  m_impl->access = std::move(valid);
   return {};
 }
 

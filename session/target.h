@@ -68,7 +68,7 @@ class Target {
 
  private:
   struct Impl;
-  explicit Target(TargetOptions options);
+  Target(TargetOptions options, std::shared_ptr<const ValidTargetAccess> access);
   std::unique_ptr<Impl> m_impl;
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth/chap.h"
+#include "auth/chap_config.h"
 
 namespace multichap {
 
@@ -44,6 +45,33 @@ struct TargetAccess {
   std::string send_targets_text(const std::vector<const TargetEntry*>& entries) const;
   // The targets initiator_name may see.
   std::vector<const TargetEntry*> visible_to(std::string_view initiator_name) const;
+};
+
+// A TargetAccess checked once against a crypto backend: unique target names, and every target's
+// and the discovery's CHAP configuration validated (ValidChapTargetConfig), so that each login
+// builds its CHAP exchange from it without checking anything again. Immutable; share it.
+class ValidTargetAccess {
+ public:
+  // Fails as validate_config() would, the message naming the target (or "discovery").
+  static Result<std::shared_ptr<const ValidTargetAccess>> create(
+      std::shared_ptr<const TargetAccess> access, std::shared_ptr<const ChapCrypto> crypto);
+
+  const TargetAccess& access() const { return *m_access; }
+  const std::shared_ptr<const TargetAccess>& shared_access() const { return m_access; }
+  // The validated form of entry.chap (null when entry.chap is null); entry must be one of
+  // access().targets.
+  const std::shared_ptr<const ValidChapTargetConfig>& chap_of(const TargetEntry& entry) const {
+    return m_chap[static_cast<std::size_t>(&entry - m_access->targets.data())];
+  }
+  const std::shared_ptr<const ValidChapTargetConfig>& discovery_chap() const {
+    return m_discovery_chap;
+  }
+
+ private:
+  ValidTargetAccess() = default;
+  std::shared_ptr<const TargetAccess> m_access;
+  std::vector<std::shared_ptr<const ValidChapTargetConfig>> m_chap;  // one per target, in order
+  std::shared_ptr<const ValidChapTargetConfig> m_discovery_chap;
 };
 
 // A single target with chap for both its Normal and Discovery sessions (the one-target form

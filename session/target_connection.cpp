@@ -44,12 +44,13 @@ std::shared_ptr<const TargetAccess> access_of(const TargetOptions& options) {
 
 TargetConnection::TargetConnection(const TargetOptions& options, SessionRegistry& registry,
                                    std::string peer, Clock::time_point now,
-                                   std::shared_ptr<const TargetAccess> access, LoginGuard* guard)
+                                   std::shared_ptr<const ValidTargetAccess> access,
+                                   LoginGuard* guard)
     : m_options(options),
       m_registry(registry),
       m_peer(std::move(peer)),
       m_source(source_of(m_peer)),
-      m_access(access ? std::move(access) : access_of(options)),
+      m_access(std::move(access)),
       m_guard(guard),
       m_deadline(now + options.login_timeout),
       m_now(now) {}
@@ -491,37 +492,45 @@ bool TargetConnection::admit(const LoginRequest& req, const KeyList& keys) {
     return false;
   }
   m_discovery = session_type == "Discovery";
-  std::shared_ptr<const ChapTargetConfig> chap;
+  if (!m_access) {
+    std::shared_ptr<const HashBackend> backend = m_options.backend;
+    if (!backend) {
+      auto made = make_default_backend();
+      if (made) backend = std::move(made).value();
+    }
+    auto valid = ValidTargetAccess::create(access_of(m_options), std::move(backend));
+    if (!valid) {
+      fail_login(req.csg, {status::kTargetError, valid.error().message, {}});
+      return false;
+    }
+    m_access = std::move(valid).value();
+  }
+  const TargetAccess& access = m_access->access();
+  std::shared_ptr<const ValidChapTargetConfig> chap;
   if (m_discovery) {
-    if (!m_access->discovery_enabled) {
+    if (!access.discovery_enabled) {
       fail_login(req.csg,
                  {status::kSessionTypeNotSupported, "discovery sessions are disabled here", {}});
       return false;
     }
-    chap = m_access->discovery_chap;
+    chap = m_access->discovery_chap();
   } else {
     const std::string* target = keys.find("TargetName");
     if (target == nullptr) {
       fail_login(req.csg, {status::kMissingParameter, "no TargetName in a Normal session", {}});
       return false;
     }
-    m_target = m_access->find(*target);
+    m_target = access.find(*target);
     if (m_target == nullptr) {
       fail_login(
           req.csg,
           {status::kTargetNotFound, "unknown TargetName '" + target->substr(0, 223) + "'", {}});
       return false;
     }
-    chap = m_target->chap;
+    chap = m_access->chap_of(*m_target);
   }
   if (chap) {
-    auto created = TargetAuthenticator::create(chap, m_options.backend);
-    if (!created) {
-      fail_login(req.csg, {status::kTargetError, created.error().message, {}});
-      return false;
-    }
-    m_auth = std::move(created).value();
-    m_auth->rewind();  // a fresh exchange for this login, whatever came before
+    m_auth = std::make_unique<TargetAuthenticator>(std::move(chap));  // a fresh exchange
   } else if (!authorized()) {
     return false;  // no authentication: the ACL applies at once
   }

@@ -105,9 +105,11 @@ class TargetConnection {
   };
 
   // options and registry (and guard, when given) must outlive the connection; now starts the
-  // login deadline. access: the rules this connection lives by (default access_of(options)).
+  // login deadline. access: the rules this connection lives by, validated once for every
+  // connection (ValidTargetAccess::create). Null: access_of(options), validated at this
+  // connection's login (a configuration error then fails the login with 0x0300).
   TargetConnection(const TargetOptions& options, SessionRegistry& registry, std::string peer,
-                   Clock::time_point now, std::shared_ptr<const TargetAccess> access = nullptr,
+                   Clock::time_point now, std::shared_ptr<const ValidTargetAccess> access = nullptr,
                    LoginGuard* guard = nullptr);
   ~TargetConnection();
   TargetConnection(const TargetConnection&) = delete;
@@ -183,7 +185,7 @@ class TargetConnection {
   SessionRegistry& m_registry;
   const std::string m_peer;
   std::string m_source;  // the peer's address without the port (LoginGuard's key)
-  std::shared_ptr<const TargetAccess> m_access;
+  std::shared_ptr<const ValidTargetAccess> m_access;  // null until the login when not given
   LoginGuard* m_guard;
   const TargetEntry* m_target = nullptr;  // the Normal session's target (in m_access)
   Clock::time_point m_deadline;

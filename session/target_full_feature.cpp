@@ -142,8 +142,8 @@ std::string TargetConnection::answer_text(const KeyList& keys) {
       if (m_discovery) {
         // A Discovery session: every target this initiator may use, or the one named.
         if (kv.value == "All") {
-          entries = m_access->visible_to(m_initiator_name);
-        } else if (const TargetEntry* t = m_access->find(kv.value);
+          entries = m_access->access().visible_to(m_initiator_name);
+        } else if (const TargetEntry* t = m_access->access().find(kv.value);
                    t != nullptr && t->allows(m_initiator_name)) {
           entries.push_back(t);
         }
@@ -155,7 +155,7 @@ std::string TargetConnection::answer_text(const KeyList& keys) {
         entries.push_back(m_target);  // a Normal session learns only about its own target
       }
       m_registry.add(&TargetStats::send_targets);
-      const std::string part = m_access->send_targets_text(entries);
+      const std::string part = m_access->access().send_targets_text(entries);
       const std::size_t max = std::max<std::size_t>(512, m_peer_mrdsl);
       if (m_options.log)
         log("SendTargets=" + kv.value.substr(0, 64) + " from " + m_peer + " (" + m_initiator_name +
