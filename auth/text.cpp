@@ -2,15 +2,27 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <unordered_set>
 
 namespace multichap {
 
 namespace {
 
+// The characters of a key name (RFC 7143 §6.1: letters, digits, '.', '-', '+', '@', '_'), as a
+// table: one load per character of every key parsed.
+constexpr std::array<bool, 256> make_key_chars() {
+  std::array<bool, 256> table{};
+  for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+  for (const char c : {'.', '-', '+', '@', '_'}) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}
+constexpr std::array<bool, 256> kKeyChars = make_key_chars();
+
 bool valid_key_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '-' || c == '+' || c == '@' || c == '_';
+  return kKeyChars[static_cast<unsigned char>(c)];
 }
 
 Error protocol_error(std::string message) {
@@ -53,6 +65,11 @@ void KeyList::set(std::string_view key, std::string value) {
     }
   }
   m_items.push_back({std::string(key), std::move(value)});
+}
+
+void KeyList::append_new(std::string key, std::string value) {
+  assert(find(key) == nullptr);
+  m_items.push_back({std::move(key), std::move(value)});
 }
 
 const std::string* KeyList::find(std::string_view key) const {
@@ -131,11 +148,27 @@ Result<KeyList> parse_text(ByteView segment) {
   return keys;
 }
 
-std::string build_text(const KeyList& keys) {
-  std::string out;
+std::size_t text_size(const KeyList& keys) {
   std::size_t size = 0;
   for (const auto& item : keys) size += item.key.size() + item.value.size() + 2;
-  out.reserve(size);
+  return size;
+}
+
+void append_text(const KeyList& keys, Bytes& out) {
+  if (out.empty()) out.reserve(text_size(keys));  // else: the vector's own growth
+  for (const auto& item : keys) {
+    const auto* key = reinterpret_cast<const std::uint8_t*>(item.key.data());
+    const auto* value = reinterpret_cast<const std::uint8_t*>(item.value.data());
+    out.insert(out.end(), key, key + item.key.size());
+    out.push_back('=');
+    out.insert(out.end(), value, value + item.value.size());
+    out.push_back('\0');
+  }
+}
+
+std::string build_text(const KeyList& keys) {
+  std::string out;
+  out.reserve(text_size(keys));
   for (const auto& item : keys) {
     out += item.key;
     out += '=';

@@ -92,6 +92,9 @@ class KeyList {
   Result<void> add(std::string key, std::string value);
   // Appends or replaces.
   void set(std::string_view key, std::string value);
+  // Appends key=value without looking for key first: for a caller that knows it is absent, such
+  // as the answers to one parsed segment (whose keys are unique). Debug builds check it.
+  void append_new(std::string key, std::string value);
   // The value of key, or nullptr.
   const std::string* find(std::string_view key) const;
   bool contains(std::string_view key) const { return find(key) != nullptr; }
@@ -127,6 +130,10 @@ Result<KeyList> parse_text(ByteView segment);
 
 // Serializes keys as NUL-terminated pairs (no padding: the PDU codec pads).
 std::string build_text(const KeyList& keys);
+// The same, appended to out (a PDU's data segment, say) without an intermediate string.
+void append_text(const KeyList& keys, Bytes& out);
+// The size build_text(keys) would have, without building it.
+std::size_t text_size(const KeyList& keys);
 
 }  // namespace multichap
 

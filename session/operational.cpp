@@ -135,27 +135,33 @@ KeyList initiator_operational_offer(bool leading) {
 
 KeyList answer_operational(const KeyList& received, bool leading, KeyList& negotiated) {
   KeyList out;
-  out.reserve(received.size());
+  append_operational_answers(received, leading, out, &negotiated);
+  return out;
+}
+
+void append_operational_answers(const KeyList& received, bool leading, KeyList& out,
+                                KeyList* negotiated) {
+  out.reserve(out.size() + received.size());
+  // Every key of received is unique (parse_text, KeyList), so each answer is a new key of out.
   for (const auto& kv : received) {
     if (is_auth_key(kv.key)) continue;
     if (is_declarative_key(kv.key)) {
-      negotiated.set(kv.key, kv.value);
+      if (negotiated != nullptr) negotiated->set(kv.key, kv.value);
       continue;
     }
     const KeyRule* rule = find_rule(kv.key);
     if (rule == nullptr) {
-      out.set(kv.key, "NotUnderstood");
+      out.append_new(kv.key, "NotUnderstood");
       continue;
     }
     if (rule->leading_only && !leading) {
-      out.set(kv.key, "Irrelevant");
+      out.append_new(kv.key, "Irrelevant");
       continue;
     }
     std::string answer = answer_value(*rule, kv.value);
-    if (answer != "Reject") negotiated.set(kv.key, answer);
-    out.set(kv.key, std::move(answer));
+    if (negotiated != nullptr && answer != "Reject") negotiated->set(kv.key, answer);
+    out.append_new(kv.key, std::move(answer));
   }
-  return out;
 }
 
 Result<void> check_operational_answers(const KeyList& offered, const KeyList& received,

@@ -23,6 +23,11 @@ KeyList initiator_operational_offer(bool leading);
 // responder must, and records the outcome in negotiated. Leading-only keys on a non-leading
 // login are answered Irrelevant. Never fails: bad values are answered Reject.
 KeyList answer_operational(const KeyList& received, bool leading, KeyList& negotiated);
+// The same answers appended to out, which must hold none of received's negotiable keys (it may
+// hold auth keys), and recorded in *negotiated unless that is null (a target has no use for the
+// record: it answers and forgets).
+void append_operational_answers(const KeyList& received, bool leading, KeyList& out,
+                                KeyList* negotiated);
 
 // Checks the target's answers to what we offered (e.g. a digest we can't do) and records them.
 // A protocol error if the target picked a value we did not offer or one the key's selection rule

@@ -170,12 +170,20 @@ std::uint32_t Pdu::itt() const {
 }
 
 Bytes Pdu::serialize() const {
-  Bytes out(bhs.begin(), bhs.end());
-  out[bhs_offset::kTotalAhsLength] = 0;  // no AHS
-  put24(&out[bhs_offset::kDataSegmentLength], static_cast<std::uint32_t>(data.size()));
-  out.insert(out.end(), data.begin(), data.end());
-  out.resize(out.size() + ((4 - data.size() % 4) % 4), 0);
+  Bytes out;
+  serialize_into(out);
   return out;
+}
+
+void Pdu::serialize_into(Bytes& out) const {
+  const std::size_t start = out.size();
+  const std::size_t padding = (4 - data.size() % 4) % 4;
+  if (start == 0) out.reserve(kBhsSize + data.size() + padding);  // else: the vector's growth
+  out.insert(out.end(), bhs.begin(), bhs.end());
+  out[start + bhs_offset::kTotalAhsLength] = 0;  // no AHS
+  put24(&out[start + bhs_offset::kDataSegmentLength], static_cast<std::uint32_t>(data.size()));
+  out.insert(out.end(), data.begin(), data.end());
+  out.resize(out.size() + padding, 0);
 }
 
 Result<Pdu> parse_pdu(ByteView wire, std::uint32_t max_data) {
@@ -248,7 +256,8 @@ Pdu encode(const LoginRequest& r) {
   return pdu;
 }
 
-Pdu encode(const LoginResponse& r) {
+namespace {
+Pdu encode_header(const LoginResponse& r) {
   Pdu pdu;
   auto* b = pdu.bhs.data();
   b[bhs_offset::kOpcode] = static_cast<std::uint8_t>(Opcode::login_response);
@@ -263,7 +272,19 @@ Pdu encode(const LoginResponse& r) {
   put32(b + bhs_offset::kMaxCmdSn, r.max_cmd_sn);
   b[bhs_offset::kStatus] = static_cast<std::uint8_t>(r.status >> 8);
   b[bhs_offset::kStatus + 1] = static_cast<std::uint8_t>(r.status);
+  return pdu;
+}
+}  // namespace
+
+Pdu encode(const LoginResponse& r) {
+  Pdu pdu = encode_header(r);
   pdu.data = r.data;
+  return pdu;
+}
+
+Pdu encode(LoginResponse&& r) {
+  Pdu pdu = encode_header(r);
+  pdu.data = std::move(r.data);
   return pdu;
 }
 

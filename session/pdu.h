@@ -107,6 +107,8 @@ struct Pdu {
   std::uint32_t itt() const;
   // Header + data + zero padding to a multiple of 4, ready to send.
   Bytes serialize() const;
+  // The same, appended to out.
+  void serialize_into(Bytes& out) const;
 };
 
 // Reads one PDU. Fails with ErrorKind::protocol when DataSegmentLength exceeds max_data (the
@@ -154,6 +156,7 @@ struct LoginResponse {
 
 Pdu encode(const LoginRequest& request);
 Pdu encode(const LoginResponse& response);
+Pdu encode(LoginResponse&& response);  // moves the data segment instead of copying it
 // Decoding checks the opcode and the stage rules of RFC 7143 §11.12.3 that concern the
 // encoding (reserved stage 2, CSG 3, C with T, NSG not after CSG when T); violations are protocol
 // errors.

@@ -1,5 +1,7 @@
 #include "session/session_authenticator.h"
 
+#include <algorithm>
+
 namespace multichap {
 
 KeyList auth_keys_of(const KeyList& keys) {
@@ -9,6 +11,13 @@ KeyList auth_keys_of(const KeyList& keys) {
   }
   return out;
 }
+
+namespace {
+bool only_auth_keys(const KeyList& keys) {
+  return std::all_of(keys.begin(), keys.end(),
+                     [](const KeyValue& kv) { return is_auth_key(kv.key); });
+}
+}  // namespace
 
 InitiatorAuthenticator::InitiatorAuthenticator(std::shared_ptr<const ChapInitiatorConfig> config,
                                                std::shared_ptr<const HashBackend> backend,
@@ -38,6 +47,8 @@ void InitiatorAuthenticator::rewind() {
 }
 
 Result<KeyList> InitiatorAuthenticator::step(const KeyList& received) {
+  // Most steps carry auth keys only: no copy then.
+  if (only_auth_keys(received)) return m_exchange->step(received);
   return m_exchange->step(auth_keys_of(received));
 }
 
@@ -55,6 +66,7 @@ Result<std::unique_ptr<TargetAuthenticator>> TargetAuthenticator::create(
 }
 
 Result<KeyList> TargetAuthenticator::step(const KeyList& received) {
+  if (only_auth_keys(received)) return m_exchange->step(received);
   return m_exchange->step(auth_keys_of(received));
 }
 

@@ -309,8 +309,12 @@ class Target::Impl::EventConnection
       m_timer.cancel();
     }
     if (m_machine.has_output()) {
-      const Bytes out = m_machine.take_output();
-      m_pending.insert(m_pending.end(), out.begin(), out.end());
+      Bytes out = m_machine.take_output();
+      if (m_pending.empty()) {
+        m_pending.swap(out);
+      } else {
+        m_pending.insert(m_pending.end(), out.begin(), out.end());
+      }
       if (m_pending.size() + m_writing.size() > kMaxPendingOutput) {
         m_impl.log("connection from " + m_machine.peer() + " closed: it does not read");
         close();
@@ -325,23 +329,36 @@ class Target::Impl::EventConnection
     wait_readable();
   }
 
+  // Sends what is pending. The socket is non-blocking and a login answer nearly always fits in
+  // its send buffer, so the write is tried at once: only what does not fit waits for an
+  // asynchronous write (whose completion would otherwise cost a trip through the loop).
   void write_pending() {
     if (!m_writing.empty() || m_pending.empty()) return;
     m_writing.swap(m_pending);
+    asio::error_code ec;
+    const std::size_t n = m_socket.write_some(asio::buffer(m_writing), ec);
+    if (!ec && n == m_writing.size()) {
+      m_writing.clear();
+      return;
+    }
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      m_writing.clear();
+      m_machine.peer_closed(ec.message());
+      close();
+      return;
+    }
+    if (!ec) m_writing.erase(m_writing.begin(), m_writing.begin() + static_cast<std::ptrdiff_t>(n));
     asio::async_write(m_socket, asio::buffer(m_writing),
-                      [self = shared_from_this()](const asio::error_code& ec, std::size_t) {
+                      [self = shared_from_this()](const asio::error_code& error, std::size_t) {
                         self->m_writing.clear();
                         if (self->m_closed) return;
-                        if (ec) {
-                          self->m_machine.peer_closed(ec.message());
+                        if (error) {
+                          self->m_machine.peer_closed(error.message());
                           self->close();
                           return;
                         }
-                        if (!self->m_pending.empty()) {
-                          self->write_pending();
-                        } else if (self->m_machine.finished()) {
-                          self->close();
-                        }
+                        self->write_pending();
+                        if (self->m_writing.empty() && self->m_machine.finished()) self->close();
                       });
   }
 

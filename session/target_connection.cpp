@@ -119,8 +119,7 @@ void TargetConnection::log_keys(const char* direction, const KeyList& keys) cons
 }
 
 void TargetConnection::send(const Pdu& pdu) {
-  const Bytes wire = pdu.serialize();
-  m_out.insert(m_out.end(), wire.begin(), wire.end());
+  pdu.serialize_into(m_out);
 }
 
 void TargetConnection::finish() {
@@ -343,10 +342,9 @@ void TargetConnection::respond(bool transit, std::uint8_t csg, std::uint8_t nsg,
   r.exp_cmd_sn = m_exp_cmd_sn;
   r.max_cmd_sn = m_exp_cmd_sn + 31;
   r.status = code;
-  const std::string text = build_text(keys);
-  r.data.assign(text.begin(), text.end());
+  append_text(keys, r.data);
   log_keys("->", keys);
-  send(encode(r));
+  send(encode(std::move(r)));
 }
 
 void TargetConnection::fail_login(std::uint8_t csg, const LoginFailure& failure, Millis delay) {
@@ -634,7 +632,7 @@ void TargetConnection::process_request(const LoginRequest& req, const KeyList& r
       }
     }
   }
-  out.merge(answer_operational(*keys, m_leading, m_negotiated));
+  append_operational_answers(*keys, m_leading, out, nullptr);
   // RFC 7143 §13.9: the first response of a Normal session carries TargetPortalGroupTag.
   if (!m_sent_tpgt && !m_discovery) {
     out.set("TargetPortalGroupTag", "1");
@@ -648,7 +646,7 @@ void TargetConnection::process_request(const LoginRequest& req, const KeyList& r
   // RFC 7143 §13.12: a login PDU carries at most 8192 data bytes (the initiator's default
   // MaxRecvDataSegmentLength) and we never continue a response (C=1), so answers that would not
   // fit end the login; only a flood of unknown keys gets here.
-  if (build_text(out).size() > kDefaultMaxRecvDataSegment) {
+  if (text_size(out) > kDefaultMaxRecvDataSegment) {
     fail_login(m_stage, {status::kInitiatorError,
                          "answers to " + std::to_string(keys->size()) +
                              " keys would exceed one 8192-byte login response",
@@ -681,7 +679,6 @@ void TargetConnection::process_request(const LoginRequest& req, const KeyList& r
           " tsih=" + std::to_string(tsih) + " cid=" + std::to_string(m_cid) +
           (m_leading ? " (leading)" : " (added connection)"));
     m_auth.reset();  // challenges and state wiped; nothing of the login is kept
-    m_negotiated = KeyList{};
     m_phase = Phase::full_feature;
     return;
   }

@@ -203,7 +203,6 @@ class TargetConnection {
   // The login in progress.
   std::unique_ptr<TargetAuthenticator> m_auth;
   TextAssembler m_text;
-  KeyList m_negotiated;
   std::uint8_t m_stage = kSecurityStage;
   bool m_first_request = true;
   bool m_started = false;  // the first request was seen: later ones must match it
