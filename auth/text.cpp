@@ -106,9 +106,12 @@ Result<KeyList> parse_text(ByteView segment) {
   // The key count is the peer's choice. A login PDU carries a dozen keys or so: those are checked
   // for duplicates by a scan, with no allocation; past kScanLimit keys a hash set takes over (views
   // into segment), so a flood of distinct keys still costs linear time, not quadratic.
+  // The scan compares a one-word digest of each key (taken while its characters are checked)
+  // before the key itself.
   constexpr std::size_t kScanLimit = 16;
   std::array<std::string_view, kScanLimit> first{};  // the first keys, by scan
-  std::unordered_set<std::string_view> seen;         // all keys, once past them
+  std::array<std::uint64_t, kScanLimit> first_digest{};
+  std::unordered_set<std::string_view> seen;  // all keys, once past them
   ByteReader reader(segment.first(end));
   while (!reader.empty()) {
     ByteView pair_bytes;
@@ -125,9 +128,13 @@ Result<KeyList> parse_text(ByteView segment) {
     if (key.size() > kMaxKeyNameBytes) {
       return protocol_error("key name longer than " + std::to_string(kMaxKeyNameBytes) + " bytes");
     }
-    if (!std::all_of(key.begin(), key.end(), valid_key_char)) {
-      return protocol_error("key name with an invalid character");
+    std::uint64_t digest = key.size();
+    bool valid = true;
+    for (const char c : key) {
+      valid &= valid_key_char(c);
+      digest = digest * 131 + static_cast<unsigned char>(c);
     }
+    if (!valid) return protocol_error("key name with an invalid character");
     if (value.size() > max_value_bytes(key)) {
       return protocol_error("value of " + std::string(key) + " longer than " +
                             std::to_string(max_value_bytes(key)) + " bytes");
@@ -135,9 +142,11 @@ Result<KeyList> parse_text(ByteView segment) {
     bool duplicate = false;
     const std::size_t count = keys.m_items.size();
     if (count < kScanLimit) {
-      duplicate = std::find(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(count),
-                            key) != first.begin() + static_cast<std::ptrdiff_t>(count);
+      for (std::size_t i = 0; i < count && !duplicate; ++i) {
+        duplicate = first_digest[i] == digest && first[i] == key;
+      }
       first[count] = key;
+      first_digest[count] = digest;
     } else {
       if (seen.empty()) seen.insert(first.begin(), first.end());
       duplicate = !seen.insert(key).second;

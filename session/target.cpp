@@ -204,8 +204,7 @@ class Target::Impl::EventConnection
 
   void start() {
     asio::error_code ec;
-    m_socket.non_blocking(true, ec);
-    m_socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    m_socket.non_blocking(true, ec);  // TCP_NODELAY comes from the listening socket
     arm_timer();
     wait_readable();
   }
@@ -600,6 +599,9 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
     m_impl->portals.pop_back();
     return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
   }
+  // Set once here: Linux copies TCP_NODELAY to every connection accepted from this socket, so a
+  // connection costs no setsockopt() of its own.
+  portal.acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
   if (m_impl->port == 0) m_impl->port = port;
   return port;
 }
