@@ -38,6 +38,23 @@ struct TargetStats {
   std::uint64_t guard_entries = 0;  // counters held now (bounded by max_entries per table)
 };
 
+// One connection's place in a session, handed out by join() and given back to leave(). The token
+// is unique to the connection: it tells a connection apart from the one that took over its CID.
+struct SessionSeat {
+  std::uint16_t tsih = 0;
+  std::uint16_t cid = 0;
+  std::uint64_t token = 0;
+};
+
+// What join() did: the new connection's seat, and the connections it displaced, by token: every
+// connection of a session it reinstated (RFC 7143 §6.3.5), or the one whose CID it took over
+// (connection reinstatement, §6.3.4). Their drivers must close them; the registry has already
+// forgotten them.
+struct SessionJoin {
+  SessionSeat seat;
+  std::vector<std::uint64_t> displaced;
+};
+
 class SessionRegistry {
  public:
   explicit SessionRegistry(std::uint16_t max_connections_per_session)
@@ -47,13 +64,15 @@ class SessionRegistry {
   // and has room for one more connection. The error is the status to answer with.
   Result<void> check_join(const Isid& isid, const std::string& initiator_name,
                           std::uint16_t tsih) const;
-  // Registers a connection that reached full feature phase. Leading: creates the session (a
-  // session with the same ISID and initiator is reinstated, i.e. replaced) and returns its new
-  // TSIH. Non-leading: adds cid to session tsih (an existing cid is connection reinstatement).
-  Result<std::uint16_t> join(const Isid& isid, const std::string& initiator_name, bool leading,
-                             std::uint16_t tsih, std::uint16_t cid, bool discovery);
-  // Removes cid from session tsih; the session ends with its last connection.
-  void leave(std::uint16_t tsih, std::uint16_t cid);
+  // Registers a connection that reached full feature phase. Leading: creates the session with a
+  // new TSIH (a session with the same ISID and initiator is reinstated: replaced, its connections
+  // displaced). Non-leading: adds cid to session tsih (a cid already there is connection
+  // reinstatement: that connection is displaced).
+  Result<SessionJoin> join(const Isid& isid, const std::string& initiator_name, bool leading,
+                           std::uint16_t tsih, std::uint16_t cid, bool discovery);
+  // Gives the seat back; the session ends with its last connection. A displaced connection's
+  // seat is no longer held, and giving it back changes nothing.
+  void leave(const SessionSeat& seat);
 
   std::size_t session_count() const;
 
@@ -62,10 +81,14 @@ class SessionRegistry {
   TargetStats stats() const;
 
  private:
+  struct Member {
+    std::uint16_t cid = 0;
+    std::uint64_t token = 0;
+  };
   struct Session {
     Isid isid{};
     std::string initiator_name;
-    std::vector<std::uint16_t> cids;
+    std::vector<Member> members;
     bool discovery = false;
   };
 
@@ -75,6 +98,7 @@ class SessionRegistry {
   // TSIH by (InitiatorName, ISID): finds the session a leading login reinstates without a scan.
   std::map<std::pair<std::string, Isid>, std::uint16_t> m_by_initiator;
   std::uint16_t m_next_tsih = 1;
+  std::uint64_t m_next_token = 1;
   TargetStats m_stats;
 };
 

@@ -122,7 +122,9 @@ struct Target::Impl {
   void shutdown();
   void poll_stop();
   // Bookkeeping, called by connections (any thread).
-  void authenticated(EventConnection* conn);
+  void authenticated(EventConnection* conn, std::uint64_t token);
+  // Closes the logged-in connection with this session token (displaced by a reinstatement).
+  void displace(std::uint64_t token);
   void forget(EventConnection* conn);
   void log(const std::string& line) const {
     if (options.log) options.log(line);
@@ -151,11 +153,13 @@ struct Target::Impl {
     bool unauthenticated = true;
     std::list<EventConnection*>::iterator lru;
     std::size_t loop = 0;
+    std::uint64_t token = 0;  // the session registry's, once logged in
   };
   mutable std::mutex mutex;
   std::unordered_map<EventConnection*, Entry> connections;
   std::list<EventConnection*> unauthenticated;
   std::unordered_map<std::string, std::size_t> per_source;
+  std::unordered_map<std::uint64_t, EventConnection*> by_token;  // logged-in connections
   std::atomic<bool> logged_total{false};
   std::atomic<bool> logged_per_source{false};
   std::atomic<bool> logged_evicted{false};
@@ -304,8 +308,9 @@ class Target::Impl::EventConnection
     if (m_machine.deadline() != m_armed) arm_timer();
     if (!m_logged_in && m_machine.phase() == TargetConnection::Phase::full_feature) {
       m_logged_in = true;
-      m_impl.authenticated(this);
+      m_impl.authenticated(this, m_machine.session_token());
       m_timer.cancel();
+      for (const std::uint64_t token : m_machine.take_displaced()) m_impl.displace(token);
     }
     if (m_machine.has_output()) {
       Bytes out = m_machine.take_output();
@@ -482,10 +487,14 @@ void Target::Impl::admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endp
   asio::dispatch(conn->executor(), [conn] { conn->start(); });
 }
 
-void Target::Impl::authenticated(EventConnection* conn) {
+void Target::Impl::authenticated(EventConnection* conn, std::uint64_t token) {
   std::lock_guard<std::mutex> lock(mutex);
   const auto it = connections.find(conn);
   if (it == connections.end() || !it->second.unauthenticated) return;
+  if (token != 0) {
+    it->second.token = token;
+    by_token[token] = conn;
+  }
   it->second.unauthenticated = false;
   unauthenticated.erase(it->second.lru);
   if (--per_source[it->second.source] == 0) per_source.erase(it->second.source);
@@ -495,12 +504,24 @@ void Target::Impl::forget(EventConnection* conn) {
   std::lock_guard<std::mutex> lock(mutex);
   const auto it = connections.find(conn);
   if (it == connections.end()) return;
+  if (it->second.token != 0) by_token.erase(it->second.token);
   if (it->second.unauthenticated) {
     unauthenticated.erase(it->second.lru);
     if (--per_source[it->second.source] == 0) per_source.erase(it->second.source);
   }
   --loop_load[it->second.loop];
   connections.erase(it);
+}
+
+void Target::Impl::displace(std::uint64_t token) {
+  std::shared_ptr<EventConnection> old;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto it = by_token.find(token);
+    if (it == by_token.end()) return;  // already gone
+    old = connections.at(it->second).conn.lock();
+  }
+  if (old) old->abort("replaced by a reinstating login", true);
 }
 
 // ---- stopping ----------------------------------------------------------------------------------

@@ -104,6 +104,12 @@ void TargetConnection::lookup_done(Result<std::optional<Secret>> found, Clock::t
   if (m_phase == Phase::login && m_in.size() > m_in_pos) receive(ByteView(), now);
 }
 
+std::vector<std::uint64_t> TargetConnection::take_displaced() {
+  std::vector<std::uint64_t> out;
+  out.swap(m_displaced);
+  return out;
+}
+
 Bytes TargetConnection::take_output() {
   Bytes out;
   out.swap(m_out);
@@ -135,7 +141,7 @@ void TargetConnection::finish() {
 
 void TargetConnection::leave_session() {
   if (m_tsih == 0) return;
-  m_registry.leave(m_tsih, m_cid);
+  m_registry.leave(SessionSeat{m_tsih, m_cid, m_token});
   m_tsih = 0;
 }
 
@@ -664,8 +670,15 @@ void TargetConnection::process_request(const LoginRequest& req, const KeyList& r
       fail_login(m_stage, {status::kTooManyConnections, joined.error().message, {}});
       return;
     }
-    tsih = *joined;
+    tsih = joined->seat.tsih;
     m_tsih = tsih;
+    m_token = joined->seat.token;
+    m_displaced = std::move(joined->displaced);
+    if (!m_displaced.empty() && m_options.log) {
+      log("login from " + m_peer + " (" + m_initiator_name + ") reinstates " +
+          (m_leading ? "its session: " : "its connection: ") + std::to_string(m_displaced.size()) +
+          " old connection(s) to close");
+    }
   }
   respond(transit, m_stage, req.nsg, tsih, status::kSuccess, out);
   if (to_ffp) {

@@ -13,7 +13,9 @@
 //   on a timer:   conn.tick(now);                      (conn.deadline() says when)
 //   on EOF/error: conn.peer_closed("reason");
 //   after sending: if conn.finished(), close the socket.
-//   after every call: if (auto lookup = conn.take_lookup()) run lookup->run() off the loop,
+//   after every call: close every connection whose session_token() is in conn.take_displaced()
+//                     (the login reinstated their session or took over their CID);
+//                     if (auto lookup = conn.take_lookup()) run lookup->run() off the loop,
 //                     then conn.lookup_done(result, now) (a slow secret provider never blocks).
 // A failed authentication may be answered late (LoginGuard's delay): the answer is held inside
 // the machine and released by tick() at deadline(); no thread waits for it.
@@ -27,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/chap.h"
 #include "auth/text.h"
@@ -137,6 +140,12 @@ class TargetConnection {
 
   // A secret lookup to run, once (then the machine waits in Phase::lookup).
   std::optional<SecretLookup> take_lookup();
+  // Once logged in: this connection's token in the session registry (0 before).
+  std::uint64_t session_token() const { return m_token; }
+  // The connections (by session_token()) this login displaced: all those of the session it
+  // reinstated (RFC 7143 §6.3.5), or the one whose CID it took over (§6.3.4). The driver must
+  // close them. Empties the list.
+  std::vector<std::uint64_t> take_displaced();
   // Its outcome; ignored unless the machine still waits for it (a timed-out lookup's late
   // answer is dropped).
   void lookup_done(Result<std::optional<Secret>> found, Clock::time_point now);
@@ -215,6 +224,8 @@ class TargetConnection {
   std::uint16_t m_request_tsih = 0;
   std::uint16_t m_tsih = 0;  // set once in full feature phase
   std::uint16_t m_cid = 0;
+  std::uint64_t m_token = 0;               // our seat in the registry, with m_tsih and m_cid
+  std::vector<std::uint64_t> m_displaced;  // for take_displaced()
   std::uint32_t m_itt = 0;
   std::uint32_t m_stat_sn = 1;
   std::uint32_t m_exp_cmd_sn = 0;
