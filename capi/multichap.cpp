@@ -33,6 +33,7 @@ using multichap::HashBackend;
 using multichap::KeyList;
 using multichap::MutableByteView;
 using multichap::Secret;
+using multichap::ValidChapTargetConfig;
 
 struct multichap_backend {
   std::shared_ptr<const HashBackend> impl;
@@ -66,6 +67,10 @@ struct multichap_target_config {
   std::shared_ptr<const HashBackend> backend;
   // Copy-on-write: a setter builds a new configuration, so logins created earlier keep theirs.
   std::shared_ptr<const ChapTargetConfig> config;
+  // The configuration checked once, by the setter that made it (logins are built from it without
+  // checking anything again), or why it is not usable yet (no account so far, say).
+  std::shared_ptr<const ValidChapTargetConfig> valid;
+  Error invalid;
   std::string error;  // setters only: multichap_target_login_new() may run on many threads
 };
 
@@ -346,6 +351,14 @@ multichap_status apply(multichap_initiator* ini, ChapInitiatorConfig candidate,
 // Replaces cfg's configuration with candidate after the checks a setter can make on its own.
 multichap_status commit(multichap_target_config* cfg, ChapTargetConfig candidate) {
   cfg->config = std::make_shared<const ChapTargetConfig>(std::move(candidate));
+  // An incomplete configuration is no setter's error: it fails the logins made from it.
+  auto valid = ValidChapTargetConfig::create(cfg->config, cfg->backend);
+  if (valid) {
+    cfg->valid = std::move(valid).value();
+  } else {
+    cfg->valid.reset();
+    cfg->invalid = valid.error();
+  }
   return MULTICHAP_OK;
 }
 
@@ -647,7 +660,7 @@ multichap_status multichap_target_config_new(const multichap_backend* b,
     if (b == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "backend must not be NULL");
     auto cfg = std::make_unique<multichap_target_config>();
     cfg->backend = b->impl;
-    cfg->config = std::make_shared<const ChapTargetConfig>();
+    commit(cfg.get(), ChapTargetConfig{});
     *out = cfg.release();
     return MULTICHAP_OK;
   });
@@ -772,10 +785,9 @@ multichap_status multichap_target_login_new(const multichap_target_config* cfg,
       return fail(t_last_error, MULTICHAP_ERR_USAGE,
                   "configuration and initiator_name must not be NULL");
     }
-    auto machine = ChapTarget::create(cfg->config, cfg->backend);
-    if (!machine) return fail(t_last_error, machine.error());
+    if (!cfg->valid) return fail(t_last_error, cfg->invalid);
     auto login = std::make_unique<multichap_target_login>();
-    login->machine = std::move(machine).value();
+    login->machine = std::make_unique<ChapTarget>(cfg->valid);
     login->machine->set_login_context(initiator_name, std::string(), false);
     *out = login.release();
     return MULTICHAP_OK;
