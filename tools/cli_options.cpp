@@ -176,9 +176,14 @@ ParseOutcome parse_command_line(CLI::App& app, const char* usage, std::vector<st
     std::cout << usage;
     return {nullptr, kExitUsage};
   }
-  if (args.size() == 1 && args[0] == "help") {
-    std::cout << usage;
-    return {nullptr, kExitOk};
+  if (args[0] == "help") {  // "help" or "help COMMAND"
+    const auto named = app.get_subcommands(
+        [&](CLI::App* sub) { return args.size() == 2 && sub->get_name() == args[1]; });
+    if (named.empty()) {
+      std::cout << usage;
+      return {nullptr, kExitOk};
+    }
+    args = {args[1], "--help"};
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {

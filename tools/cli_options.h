@@ -66,8 +66,8 @@ struct ParseOutcome {
 };
 // Parses args (argv without the program's name) with app, whose subcommands are the commands.
 // --help prints the help on stdout (status 0); a usage error prints "multichap: <message>" and
-// a hint on stderr (status 2); no command prints usage on stdout (status 2), and "help" prints it
-// with status 0.
+// a hint on stderr (status 2); no command prints usage on stdout (status 2), "help" prints it
+// with status 0, "help COMMAND" the command's help.
 ParseOutcome parse_command_line(CLI::App& app, const char* usage, std::vector<std::string> args);
 
 }  // namespace multichap::cli

@@ -70,6 +70,11 @@ for args in --help -h help; do
     grep -qE "^  $cmd " <<<"$out" && pass || fail "multichap $args does not list $cmd"
   done
 done
+for cmd in "${commands[@]}"; do
+  run help "$cmd"
+  [ "$rc" -eq 0 ] && [ "$(head -1 <<<"$out" | cut -d' ' -f1-3)" = "usage: multichap $cmd" ] && pass \
+    || fail "multichap help $cmd: exit $rc, stdout starts '$(head -1 <<<"$out")'"
+done
 run
 if [ "$rc" -eq 2 ] && grep -q '^usage: multichap COMMAND' <<<"$out"; then pass; else
   fail "multichap without a command: exit $rc (want 2), stdout '$(head -1 <<<"$out")'"
