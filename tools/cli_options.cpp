@@ -121,7 +121,8 @@ CLI::Option* add_value(CLI::App& command, const std::string& name) {
 }
 
 CLI::Option* add_flag(CLI::App& command, const std::string& name) {
-  // CLI11 lets a flag repeat and take --flag=true|false; we refuse both.
+  // CLI11 lets a flag repeat and take --flag=VALUE: a repeat is refused, and so is any VALUE but
+  // CLI11's default ("true", or empty), which leaves the flag set.
   return command.add_flag("--" + name)
       ->multi_option_policy(CLI::MultiOptionPolicy::Throw)
       ->disable_flag_override();
