@@ -385,11 +385,7 @@ Result<std::size_t> parse_count(const std::string& text, std::size_t max, const 
   return v;
 }
 
-Result<BenchOptions> parse_bench_options(const std::vector<std::string>& args) {
-  MULTICHAP_ASSIGN_OR_RETURN(
-      const Options options,
-      Options::parse(args, {"backend", "alg", "sizes", "suites", "seconds", "threads", "svg"},
-                     {"compare-raw", "vs-openssl", "vs-botan", "json", "csv", "quiet"}));
+Result<BenchOptions> parse_bench_options(const Options& options) {
   BenchOptions out;
   if (const std::string* list = options.get("backend")) {
     for (const std::string& name : split_commas(*list)) {
@@ -446,7 +442,6 @@ Result<BenchOptions> parse_bench_options(const std::vector<std::string>& args) {
   out.json = options.has("json");
   out.csv = options.has("csv");
   out.quiet = options.has("quiet");
-  if (out.json && out.csv) return usage("give only one of --json and --csv");
   return out;
 }
 
@@ -991,12 +986,29 @@ void run_tools(const BenchOptions& opts, std::vector<Row>& rows) {
 
 }  // namespace
 
-int run_bench(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kBenchUsage;
-    return kExitOk;
-  }
-  auto opts = parse_bench_options(args);
+void define_bench(CLI::App& command) {
+  set_usage(command, kBenchUsage);
+  add_value(command, "backend");
+  add_value(command, "alg");
+  add_value(command, "sizes");
+  add_value(command, "suites");
+  add_value(command, "seconds")->check(checked_by([](const std::string& value) {
+    return parse_seconds(value) ? std::string()
+                                : "must be a number of seconds above 0 and at most 600";
+  }));
+  add_value(command, "threads")->check(checked_by([](const std::string& value) {
+    return parse_count(value, 256, "") ? std::string() : "must be a whole number from 1 to 256";
+  }));
+  add_value(command, "svg");
+  add_flag(command, "compare-raw");
+  add_flag(command, "vs-openssl");
+  add_flag(command, "vs-botan");
+  add_flag(command, "json")->excludes(add_flag(command, "csv"));
+  add_flag(command, "quiet");
+}
+
+int run_bench(const Options& options) {
+  auto opts = parse_bench_options(options);
   if (!opts) {
     report_error(opts.error());
     std::cerr << "run 'multichap bench --help' for the options\n";

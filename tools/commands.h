@@ -4,7 +4,6 @@
 #define MULTICHAP_TOOLS_COMMANDS_H
 
 #include <string>
-#include <vector>
 
 #include "auth/result.h"
 #include "auth/secure.h"
@@ -17,12 +16,20 @@ inline constexpr int kExitAuthFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFailure = 3;
 
-int run_algorithms(const std::vector<std::string>& args);
-int run_response(const std::vector<std::string>& args);
-int run_serve(const std::vector<std::string>& args);
-int run_login(const std::vector<std::string>& args);
-int run_discover(const std::vector<std::string>& args);  // tools/discover_command.cpp
-int run_bench(const std::vector<std::string>& args);     // tools/bench_command.cpp
+// define_X declares command X's options and help on its CLI::App (tools/cli_options.h);
+// run_X runs it with the options parsed.
+void define_algorithms(CLI::App& command);
+int run_algorithms(const Options& options);
+void define_response(CLI::App& command);
+int run_response(const Options& options);
+void define_serve(CLI::App& command);  // tools/serve_login.cpp
+int run_serve(const Options& options);
+void define_login(CLI::App& command);  // tools/serve_login.cpp
+int run_login(const Options& options);
+void define_discover(CLI::App& command);  // tools/discover_command.cpp
+int run_discover(const Options& options);
+void define_bench(CLI::App& command);  // tools/bench_command.cpp
+int run_bench(const Options& options);
 
 // Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH
 // or the environment variable env_name, in that order of precedence; exactly one source may be

@@ -39,19 +39,12 @@ mutual CHAP. Shows the keys exchanged (CHAP responses masked) unless --quiet.
 
 }  // namespace
 
-int run_discover(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kDiscoverUsage;
-    return kExitOk;
-  }
-  auto parsed = Options::parse(args, initiator_valued_options(),
-                               {"legacy-tgt-sha1", "link-protected", "quiet"});
-  if (!parsed) {
-    report_error(parsed.error());
-    std::cerr << kDiscoverUsage;
-    return kExitUsage;
-  }
-  const Options& options = *parsed;
+void define_discover(CLI::App& command) {
+  set_usage(command, kDiscoverUsage);
+  define_initiator_options(command);
+}
+
+int run_discover(const Options& options) {
   const std::string* portal = options.get("portal");
   if (portal == nullptr)
     return report_error(make_error(ErrorKind::usage, "discover needs --portal HOST:PORT"));

@@ -138,26 +138,28 @@ Result<void> initiator_options_from(const Options& options, InitiatorOptions& in
   return {};
 }
 
-const std::set<std::string>& initiator_valued_options() {
-  static const std::set<std::string> valued = {"user",
-                                               "secret",
-                                               "secret-hex",
-                                               "secret-file",
-                                               "target-user",
-                                               "target-secret",
-                                               "target-secret-hex",
-                                               "target-secret-file",
-                                               "algs",
-                                               "backend",
-                                               "portal",
-                                               "initiator-name",
-                                               "retries",
-                                               "timeout",
-                                               "offer-fallback",
-                                               "iscsid-conf",
-                                               "node-record",
-                                               "challenge-size"};
-  return valued;
+void define_chap_options(CLI::App& command) {
+  add_value(command, "user");
+  add_secret_options(command, "");
+  add_value(command, "target-user");
+  add_secret_options(command, "target-");
+  add_value(command, "algs");
+  add_value(command, "backend");
+  add_value(command, "challenge-size")->check(number_in(16, 1024));
+  add_flag(command, "legacy-tgt-sha1");
+  add_flag(command, "link-protected");
+}
+
+void define_initiator_options(CLI::App& command) {
+  define_chap_options(command);
+  add_value(command, "portal");
+  add_value(command, "initiator-name");
+  add_value(command, "retries")->check(number_in(0, 100));
+  add_value(command, "timeout")->check(number_in(1, 3600, "must be 1-3600 seconds"));
+  add_value(command, "offer-fallback")->check(one_of({"on", "off"}));
+  add_value(command, "iscsid-conf");
+  add_value(command, "node-record");
+  add_flag(command, "quiet");
 }
 
 }  // namespace multichap::cli

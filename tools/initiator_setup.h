@@ -6,7 +6,6 @@
 
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -54,8 +53,12 @@ Result<void> initiator_options_from(const Options& options, InitiatorOptions& in
 int login_at_portal(const Options& options, const std::shared_ptr<const HashBackend>& backend,
                     const InitiatorOptions& init, unsigned connections);
 
-// Options every initiator command takes (values).
-const std::set<std::string>& initiator_valued_options();
+// The options serve, login and discover take: --user, the secret options, --target-user and the
+// target secret options, --algs, --backend, --challenge-size, --legacy-tgt-sha1, --link-protected.
+void define_chap_options(CLI::App& command);
+// Those and what login and discover add: --portal, --initiator-name, --retries, --timeout,
+// --offer-fallback, --iscsid-conf, --node-record, --quiet.
+void define_initiator_options(CLI::App& command);
 
 }  // namespace multichap::cli
 

@@ -103,15 +103,17 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix,
   return Secret{};
 }
 
-int run_algorithms(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "--help") {
-    std::cout << "usage: multichap algorithms\n\nLists the crypto backends built into this binary "
-                 "and, for "
-                 "each, the CHAP algorithms it can compute at run time.\n";
-    return kExitOk;
-  }
-  if (!args.empty())
-    return report_error(make_error(ErrorKind::usage, "algorithms takes no arguments"));
+constexpr const char* kAlgorithmsUsage = R"(usage: multichap algorithms
+
+Lists the crypto backends built into this binary and, for each, the CHAP algorithms it can
+compute at run time.
+)";
+
+void define_algorithms(CLI::App& command) {
+  set_usage(command, kAlgorithmsUsage);
+}
+
+int run_algorithms(const Options& /*options*/) {
   std::cout << "backends built in (default first):\n";
   for (const std::string_view name : built_backends()) {
     auto backend = make_backend(name);
@@ -127,25 +129,21 @@ int run_algorithms(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_response(const std::vector<std::string>& args) {
-  if (!args.empty() && args[0] == "--help") {
-    std::cout << kResponseUsage;
-    return kExitOk;
-  }
-  auto parsed = Options::parse(
-      args, {"alg", "id", "challenge", "secret", "secret-hex", "secret-file", "backend"}, {});
-  if (!parsed) {
-    report_error(parsed.error());
-    std::cerr << kResponseUsage;
-    return kExitUsage;
-  }
-  const Options& options = *parsed;
-  for (const char* required : {"alg", "id", "challenge"}) {
-    if (!options.has(required)) {
-      return report_error(
-          make_error(ErrorKind::usage, std::string("response needs --") + required));
-    }
-  }
+void define_response(CLI::App& command) {
+  set_usage(command, kResponseUsage);
+  add_value(command, "alg")->required()->check(checked_by([](const std::string& value) {
+    auto alg = parse_algorithm(value);
+    return alg ? std::string() : alg.error().message;
+  }));
+  add_value(command, "id")
+      ->required()
+      ->check(number_in(0, 255, "must be 0-255 (decimal or 0x hex)"));
+  add_value(command, "challenge")->required();
+  add_secret_options(command, "");
+  add_value(command, "backend");
+}
+
+int run_response(const Options& options) {
   auto alg = parse_algorithm(*options.get("alg"));
   if (!alg) return report_error(alg.error());
   auto id = parse_number(*options.get("id"), 255);
@@ -180,21 +178,32 @@ namespace {
 
 int dispatch(int argc, char** argv) {
   using namespace multichap::cli;
-  const std::vector<std::string> all(argv + 1, argv + argc);
-  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
-    std::cout << kUsage;
-    return all.empty() ? kExitUsage : kExitOk;
+  CLI::App app("iSCSI CHAP authentication", "multichap");
+  set_usage(app, kUsage);
+  app.allow_extras();  // unknown commands, options and stray arguments: parse_command_line
+  app.require_subcommand(0, 1);
+  struct Command {
+    const char* name;
+    void (*define)(CLI::App&);
+    int (*run)(const Options&);
+  };
+  static constexpr Command kCommands[] = {{"algorithms", define_algorithms, run_algorithms},
+                                          {"response", define_response, run_response},
+                                          {"serve", define_serve, run_serve},
+                                          {"login", define_login, run_login},
+                                          {"discover", define_discover, run_discover},
+                                          {"bench", define_bench, run_bench}};
+  for (const Command& c : kCommands) c.define(*app.add_subcommand(c.name));
+  const ParseOutcome parsed =
+      parse_command_line(app, kUsage, std::vector<std::string>(argv + 1, argv + argc));
+  if (parsed.command == nullptr) return parsed.status;
+  for (const Command& c : kCommands) {
+    if (parsed.command->get_name() == c.name) {
+      const Options options(*parsed.command);
+      return c.run(options);
+    }
   }
-  const std::string& command = all[0];
-  const std::vector<std::string> args(all.begin() + 1, all.end());
-  if (command == "algorithms") return run_algorithms(args);
-  if (command == "response") return run_response(args);
-  if (command == "serve") return run_serve(args);
-  if (command == "login") return run_login(args);
-  if (command == "discover") return run_discover(args);
-  if (command == "bench") return run_bench(args);
-  std::cerr << "multichap: unknown command '" << command << "'\n\n" << kUsage;
-  return kExitUsage;
+  return kExitFailure;  // not reached: every subcommand is in kCommands
 }
 
 }  // namespace

@@ -254,51 +254,32 @@ Result<Secret> random_secret(const HashBackend& backend) {
   return s;
 }
 
-const std::set<std::string> kCommonValued = {"user",
-                                             "secret",
-                                             "secret-hex",
-                                             "secret-file",
-                                             "target-user",
-                                             "target-secret",
-                                             "target-secret-hex",
-                                             "target-secret-file",
-                                             "algs",
-                                             "backend",
-                                             "target",
-                                             "challenge-size"};
-
 }  // namespace
 
-int run_serve(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kServeUsage;
-    return kExitOk;
-  }
-  auto valued = kCommonValued;
-  for (const char* v :
-       {"listen", "login-timeout", "max-unauthenticated", "max-unauthenticated-per-source",
-        "max-connections", "threads", "config", "check-config", "discovery-auth"}) {
-    valued.insert(v);
-  }
-  auto parsed = Options::parse(args, valued,
-                               {"require-mutual", "no-auth", "legacy-tgt-sha1", "link-protected",
-                                "verbose", "quiet", "no-guard"});
-  if (!parsed) {
-    report_error(parsed.error());
-    std::cerr << kServeUsage;
-    return kExitUsage;
-  }
-  const Options& options = *parsed;
-  if (options.has("quiet") && options.has("verbose")) {
-    return report_error(make_error(ErrorKind::usage, "--quiet and --verbose exclude each other"));
-  }
+void define_serve(CLI::App& command) {
+  set_usage(command, kServeUsage);
+  define_chap_options(command);
+  add_value(command, "target");
+  add_value(command, "listen");
+  add_value(command, "login-timeout")->check(number_in(1, 3600));
+  add_value(command, "max-unauthenticated")->check(number_in(1, 1u << 20));
+  add_value(command, "max-unauthenticated-per-source")->check(number_in(1, 1u << 20));
+  add_value(command, "max-connections")->check(number_in(1, 1u << 20));
+  add_value(command, "threads")->check(number_in(1, 256));
+  CLI::Option* config = add_value(command, "config");
+  add_value(command, "check-config");
+  add_value(command, "discovery-auth")->check(one_of({"none", "chap", "mutual"}));
+  add_flag(command, "require-mutual");
+  add_flag(command, "no-auth")->excludes("--user");
+  add_flag(command, "verbose")->excludes(add_flag(command, "quiet"));
+  add_flag(command, "no-guard");
+  // With --config the file says which targets, accounts and portals.
+  config->excludes("--target")->excludes("--user")->excludes("--listen");
+}
+
+int run_serve(const Options& options) {
   if (const std::string* file = options.get("check-config")) return check_config(*file);
   if (const std::string* file = options.get("config")) {
-    if (options.has("target") || options.has("user") || options.has("listen")) {
-      return report_error(make_error(ErrorKind::usage,
-                                     "--config excludes --target, --user and --listen (set them "
-                                     "in the file)"));
-    }
     return serve_config_file(*file, options.has("verbose"), options.has("quiet"));
   }
   if (!options.has("target"))
@@ -350,10 +331,7 @@ int run_serve(const std::vector<std::string>& args) {
   if (!secret) return report_error(secret.error());
   auto local = target_credentials(options);
   if (!local) return report_error(local.error());
-  if (options.has("no-auth")) {
-    if (options.has("user"))
-      return report_error(make_error(ErrorKind::usage, "--no-auth and --user exclude each other"));
-  } else {
+  if (!options.has("no-auth")) {  // (--no-auth excludes --user: define_serve)
     if (!options.has("user") || secret->empty()) {
       return report_error(make_error(
           ErrorKind::usage,
@@ -423,21 +401,15 @@ int run_serve(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_login(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kLoginUsage;
-    return kExitOk;
-  }
-  auto valued = kCommonValued;
-  for (const auto& v : initiator_valued_options()) valued.insert(v);
-  valued.insert("connections");
-  auto parsed = Options::parse(args, valued, {"legacy-tgt-sha1", "link-protected", "quiet", "all"});
-  if (!parsed) {
-    report_error(parsed.error());
-    std::cerr << kLoginUsage;
-    return kExitUsage;
-  }
-  const Options& options = *parsed;
+void define_login(CLI::App& command) {
+  set_usage(command, kLoginUsage);
+  define_initiator_options(command);
+  add_value(command, "target");
+  add_value(command, "connections")->check(number_in(1, 8));
+  add_flag(command, "all");
+}
+
+int run_login(const Options& options) {
   const bool files = options.has("iscsid-conf") || options.has("node-record");
   const bool embedded = !options.has("portal") && !files;
   auto backend = backend_from(options);
