@@ -23,17 +23,17 @@ namespace {
 
 using test::credentials;
 using test::initiator_config;
-using test::kInitiatorName;
 using test::kInitiatorSecret;
-using test::kTargetName;
+using test::kInitiatorUser;
 using test::kTargetSecret;
+using test::kTargetUser;
 using test::make_initiator;
 using test::make_target;
 using test::run_exchange;
 using test::target_config;
 
 std::shared_ptr<const HashBackend> default_backend() {
-  return test::backend_or_die(std::string(default_backend_name()));
+  return test::backend_or_fail(std::string(default_backend_name()));
 }
 
 Bytes bytes_of(std::string_view s) {
@@ -130,7 +130,7 @@ ChapPolicy policy_with(std::vector<Algorithm> algs) {
 class ChapResponseKnownAnswer : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ChapResponseKnownAnswer, MatchesPublishedDigestsOfAbc) {
-  const auto backend = test::backend_or_die(GetParam());
+  const auto backend = test::backend_or_fail(GetParam());
   const struct {
     Algorithm alg;
     const char* digest;
@@ -159,7 +159,7 @@ class FullExchange : public ::testing::TestWithParam<ExchangeParam> {};
 
 TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
   const auto& [backend_name, alg, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(alg)) GTEST_SKIP() << backend_name << " lacks " << algorithm_name(alg);
 
   auto initiator = make_initiator(initiator_config(mutual, policy_with({alg})), backend);
@@ -178,7 +178,7 @@ TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
   EXPECT_EQ(target->mutual(), mutual);
   EXPECT_FALSE(initiator->authenticated_none());
   EXPECT_FALSE(target->authenticated_none());
-  EXPECT_EQ(target->peer_name(), kInitiatorName);
+  EXPECT_EQ(target->peer_name(), kInitiatorUser);
 
   // The wire: AuthMethod, CHAP_A offer, challenge, response (+ mutual challenge), answer.
   ASSERT_GE(outcome.to_target.size(), 3u);
@@ -191,14 +191,14 @@ TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
   EXPECT_TRUE(parse_number(*challenge.find("CHAP_I"), 255));
   EXPECT_GE(decoded(*challenge.find("CHAP_C")).size(), digest_size(alg));
   const KeyList& response = outcome.to_target[2];
-  EXPECT_EQ(*response.find("CHAP_N"), kInitiatorName);
+  EXPECT_EQ(*response.find("CHAP_N"), kInitiatorUser);
   EXPECT_EQ(decoded(*response.find("CHAP_R")).size(), digest_size(alg));
   EXPECT_EQ(response.contains("CHAP_C"), mutual);
   EXPECT_EQ(response.contains("CHAP_I"), mutual);
   const KeyList& answer = outcome.to_initiator[2];
   if (mutual) {
     EXPECT_GE(decoded(*response.find("CHAP_C")).size(), digest_size(alg));
-    EXPECT_EQ(*answer.find("CHAP_N"), kTargetName);
+    EXPECT_EQ(*answer.find("CHAP_N"), kTargetUser);
     EXPECT_EQ(decoded(*answer.find("CHAP_R")).size(), digest_size(alg));
   } else {
     EXPECT_TRUE(answer.empty());
@@ -214,7 +214,7 @@ TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
 
 TEST_P(FullExchange, WrongInitiatorSecretFailsAuthenticationAtTheTarget) {
   const auto& [backend_name, alg, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(alg)) GTEST_SKIP();
   auto config = initiator_config(mutual, policy_with({alg}));
   config->local.secret = Secret::from_text("not-the-initiator-secret");
@@ -232,7 +232,7 @@ TEST_P(FullExchange, WrongInitiatorSecretFailsAuthenticationAtTheTarget) {
 
 TEST_P(FullExchange, WrongTargetSecretFailsAuthenticationAtTheInitiatorWhenMutual) {
   const auto& [backend_name, alg, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(alg)) GTEST_SKIP();
   auto tconfig = target_config(true);
   tconfig->local->secret = Secret::from_text("not-the-target-secret");
@@ -553,7 +553,7 @@ TEST(Challenge, IdentifierOutsideZeroTo255OrMalformedIsRejected) {
     auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha256);
     ASSERT_NE(target, nullptr);
     auto t = target->step(
-        KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                 {"CHAP_R", response_hex(*backend, Algorithm::sha256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())},
                 {"CHAP_I", bad},
@@ -571,13 +571,13 @@ TEST(Challenge, TargetAnswersTheInitiatorsIdentifierInAnyForm) {
     auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha3_256);
     ASSERT_NE(target, nullptr);
     auto r = target->step(
-        KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                 {"CHAP_R", response_hex(*backend, Algorithm::sha3_256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())},
                 {"CHAP_I", text},
                 {"CHAP_C", encode_hex(ichallenge)}});
     ASSERT_TRUE(r) << text << ": " << r.error().message;
-    EXPECT_EQ(*r->find("CHAP_N"), kTargetName);
+    EXPECT_EQ(*r->find("CHAP_N"), kTargetUser);
     EXPECT_EQ(*r->find("CHAP_R"),
               response_hex(*backend, Algorithm::sha3_256, id, kTargetSecret, ichallenge))
         << text;
@@ -612,7 +612,7 @@ TEST(Response, MustBeExactlyTheDigestSize) {
                                      kInitiatorSecret, target->issued_challenge()));
       r.resize(size, 0);
       auto out =
-          target->step(KeyList{{"CHAP_N", std::string(kInitiatorName)}, {"CHAP_R", encode_hex(r)}});
+          target->step(KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", encode_hex(r)}});
       ASSERT_FALSE(out) << info.name << " accepted " << size << " bytes";
       EXPECT_EQ(out.error().kind, ErrorKind::protocol) << info.name << " " << size;
     }
@@ -623,7 +623,7 @@ TEST(Response, MustBeExactlyTheDigestSize) {
       const Bytes r = decoded(response_hex(*backend, info.id, target->issued_identifier(),
                                            kInitiatorSecret, target->issued_challenge()));
       auto out = target->step(
-          KeyList{{"CHAP_N", std::string(kInitiatorName)}, {"CHAP_R", encode_binary(r, enc)}});
+          KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", encode_binary(r, enc)}});
       ASSERT_TRUE(out) << info.name << ": " << out.error().message;
       EXPECT_EQ(target->status(), AuthStatus::succeeded);
     }
@@ -638,7 +638,7 @@ TEST(Response, ForTheWrongIdentifierOrChallengeFails) {
     ASSERT_NE(target, nullptr);
     const auto wrong_id = static_cast<std::uint8_t>(target->issued_identifier() + 1);
     auto out =
-        target->step(KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        target->step(KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                              {"CHAP_R", response_hex(*backend, alg, wrong_id, kInitiatorSecret,
                                                      target->issued_challenge())}});
     ASSERT_FALSE(out);
@@ -650,7 +650,7 @@ TEST(Response, ForTheWrongIdentifierOrChallengeFails) {
     Bytes other(target->issued_challenge().begin(), target->issued_challenge().end());
     other[0] ^= 1;
     auto out =
-        target->step(KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        target->step(KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                              {"CHAP_R", response_hex(*backend, alg, target->issued_identifier(),
                                                      kInitiatorSecret, other)}});
     ASSERT_FALSE(out);
@@ -667,7 +667,7 @@ TEST(Reflection, TargetRefusesItsOwnChallengeFromTheInitiator) {
     auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha256);
     ASSERT_NE(target, nullptr);
     auto out = target->step(
-        KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                 {"CHAP_R", response_hex(*backend, Algorithm::sha256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())},
                 {"CHAP_I", std::to_string(target->issued_identifier())},
@@ -703,7 +703,7 @@ TEST(Reflection, TargetRefusesAResponseComputedWithItsOwnSecret) {
   auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha3_256);
   ASSERT_NE(target, nullptr);
   auto out = target->step(
-      KeyList{{"CHAP_N", std::string(kInitiatorName)},
+      KeyList{{"CHAP_N", std::string(kInitiatorUser)},
               {"CHAP_R", response_hex(*backend, Algorithm::sha3_256, target->issued_identifier(),
                                       kTargetSecret, target->issued_challenge())}});
   ASSERT_FALSE(out);
@@ -721,7 +721,7 @@ TEST(Reflection, InitiatorRefusesAResponseComputedWithItsOwnSecret) {
   ASSERT_TRUE(sent);
   const auto id = static_cast<std::uint8_t>(*parse_number(*sent->find("CHAP_I"), 255));
   auto out = initiator->step(
-      KeyList{{"CHAP_N", std::string(kTargetName)},
+      KeyList{{"CHAP_N", std::string(kTargetUser)},
               {"CHAP_R", response_hex(*backend, Algorithm::sha256, id, kInitiatorSecret,
                                       initiator->issued_challenge())}});
   ASSERT_FALSE(out);
@@ -813,7 +813,7 @@ TEST(SecretRules, SecretsUnder12BytesNeedAProtectedLink) {
 
 TEST(ChapName, TargetComparesTheInitiatorNameExactly) {
   const auto backend = default_backend();
-  const std::string name(kInitiatorName);
+  const std::string name(kInitiatorUser);
   std::string upper = name;
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
   for (const std::string& variant : {upper, name + " ", " " + name, name.substr(0, name.size() - 1),
@@ -860,7 +860,7 @@ TEST(ChapName, TargetPicksTheAccountByName) {
 
 TEST(ChapName, InitiatorComparesTheTargetNameExactly) {
   const auto backend = default_backend();
-  const std::string name(kTargetName);
+  const std::string name(kTargetUser);
   std::string upper = name;
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
   for (const std::string& variant : {upper, name + " ", name.substr(1), std::string()}) {
@@ -935,7 +935,7 @@ TEST(Mutual, OneWayInitiatorRefusesAnUnaskedTargetResponse) {
   ASSERT_TRUE(initiator->step(
       KeyList{{"CHAP_A", "8"}, {"CHAP_I", "1"}, {"CHAP_C", test::hex_of_size(32, '2')}}));
   auto r = initiator->step(
-      KeyList{{"CHAP_N", std::string(kTargetName)}, {"CHAP_R", test::hex_of_size(32)}});
+      KeyList{{"CHAP_N", std::string(kTargetUser)}, {"CHAP_R", test::hex_of_size(32)}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::protocol);
 }
@@ -1127,7 +1127,7 @@ TEST(Lifecycle, FailureWipesTheChallenge) {
   auto target = target_awaiting_response(target_config(false), backend, Algorithm::md5);
   ASSERT_NE(target, nullptr);
   ASSERT_FALSE(target->step(
-      KeyList{{"CHAP_N", std::string(kInitiatorName)}, {"CHAP_R", test::hex_of_size(16)}}));
+      KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", test::hex_of_size(16)}}));
   EXPECT_TRUE(target->issued_challenge().empty());
 }
 

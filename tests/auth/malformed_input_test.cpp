@@ -52,8 +52,8 @@ std::vector<MalformedCase> malformed_cases() {
   const ErrorKind P = ErrorKind::protocol;
   const ErrorKind A = ErrorKind::authentication;
   const ErrorKind Y = ErrorKind::policy;
-  const std::string n = "CHAP_N=" + std::string(test::kInitiatorName);
-  const std::string tn = "CHAP_N=" + std::string(test::kTargetName);
+  const std::string n = "CHAP_N=" + std::string(test::kInitiatorUser);
+  const std::string tn = "CHAP_N=" + std::string(test::kTargetUser);
   const std::string c32 = "CHAP_C=" + hex_of_size(32, '3');
   return {
       // --- value codec -------------------------------------------------------------------------
@@ -164,8 +164,7 @@ std::vector<MalformedCase> malformed_cases() {
       {"tgt_unknown_chap_n", L::target_md5,
        segment({"CHAP_N=mallory", "CHAP_R=" + hex_of_size(16)}), A, "unknown CHAP_N"},
       {"tgt_chap_n_wrong_case", L::target_md5,
-       segment({"CHAP_N=IQN.2024-01.org.example:initiator", "CHAP_R=" + hex_of_size(16)}), A,
-       "unknown CHAP_N"},
+       segment({"CHAP_N=FUZZ-INITIATOR", "CHAP_R=" + hex_of_size(16)}), A, "unknown CHAP_N"},
       {"tgt_chap_n_trailing_space", L::target_md5, segment({n + " ", "CHAP_R=" + hex_of_size(16)}),
        A, "unknown CHAP_N"},
       {"tgt_r_wrong_value", L::target_md5, segment({n, "CHAP_R=" + hex_of_size(16)}), A,
@@ -203,8 +202,7 @@ std::vector<MalformedCase> malformed_cases() {
       {"ini_target_r_wrong_length", L::initiator_final, segment({tn, "CHAP_R=" + hex_of_size(20)}),
        P, "CHAP_R is 20 bytes"},
       {"ini_target_n_wrong_case", L::initiator_final,
-       segment({"CHAP_N=IQN.2024-01.ORG.EXAMPLE:TARGET", "CHAP_R=" + hex_of_size(32)}), A,
-       "CHAP_N"},
+       segment({"CHAP_N=FUZZ-TARGET", "CHAP_R=" + hex_of_size(32)}), A, "CHAP_N"},
       {"ini_target_n_trailing_space", L::initiator_final,
        segment({tn + " ", "CHAP_R=" + hex_of_size(32)}), A, "CHAP_N"},
       {"ini_target_r_missing", L::initiator_final, segment({tn}), P, "lacks CHAP_N or CHAP_R"},

@@ -18,10 +18,10 @@ namespace {
 
 using test::credentials;
 using test::initiator_config;
-using test::kInitiatorName;
 using test::kInitiatorSecret;
-using test::kTargetName;
+using test::kInitiatorUser;
 using test::kTargetSecret;
+using test::kTargetUser;
 
 // Answers from a fixed table and records what it was asked.
 class RecordingProvider final : public SecretProvider {
@@ -60,7 +60,7 @@ std::shared_ptr<const HashBackend> backend() {
 std::shared_ptr<ChapTargetConfig> provider_config(std::shared_ptr<const SecretProvider> provider) {
   auto config = std::make_shared<ChapTargetConfig>();
   config->provider = std::move(provider);
-  config->local = credentials(kTargetName, kTargetSecret);
+  config->local = credentials(kTargetUser, kTargetSecret);
   return config;
 }
 
@@ -107,7 +107,7 @@ TEST(SecretProvider, ProviderSecretAuthenticatesWithTheLoginContext) {
     EXPECT_TRUE(outcome.both_succeeded)
         << (outcome.target_error ? outcome.target_error->message : "");
     EXPECT_EQ(provider->calls, 1);
-    EXPECT_EQ(provider->last_chap_n, kInitiatorName);
+    EXPECT_EQ(provider->last_chap_n, kInitiatorUser);
     EXPECT_EQ(provider->last_initiator, "iqn.1994-05.com.example:host7");
     EXPECT_EQ(provider->last_target, "iqn.2024-01.org.example:disk1");
     EXPECT_FALSE(provider->last_discovery);
@@ -117,7 +117,7 @@ TEST(SecretProvider, ProviderSecretAuthenticatesWithTheLoginContext) {
 TEST(SecretProvider, AccountsAreSearchedBeforeTheProvider) {
   auto provider = std::make_shared<RecordingProvider>(RecordingProvider::Mode::fail);
   auto config = provider_config(provider);
-  config->accounts.push_back(credentials(kInitiatorName, kInitiatorSecret));
+  config->accounts.push_back(credentials(kInitiatorUser, kInitiatorSecret));
   EXPECT_TRUE(run(config).both_succeeded);
   EXPECT_EQ(provider->calls, 0);
 }

@@ -121,7 +121,7 @@ std::optional<Bytes> message_of(const Vector& v) {
 
 class BackendVectors : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { m_backend = test::backend_or_die(GetParam()); }
+  void SetUp() override { m_backend = test::backend_or_fail(GetParam()); }
   std::shared_ptr<const HashBackend> m_backend;
 };
 

@@ -68,8 +68,8 @@ TEST(Differential, BackendsAgreeOnRandomInputs) {
   if (built_backends().size() < 2) {
     GTEST_SKIP() << "needs both backends; this build has only " << built_backends().front();
   }
-  const auto openssl = test::backend_or_die("openssl");
-  const auto botan = test::backend_or_die("botan");
+  const auto openssl = test::backend_or_fail("openssl");
+  const auto botan = test::backend_or_fail("botan");
   std::mt19937_64 rng(kSeed);
   constexpr int kInputs = 3000;
   for (const Algorithm alg : kAll) {
@@ -100,7 +100,7 @@ TEST(Differential, BackendsAgreeOnRandomInputs) {
 
 class BackendBehaviour : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { m_backend = test::backend_or_die(GetParam()); }
+  void SetUp() override { m_backend = test::backend_or_fail(GetParam()); }
   std::shared_ptr<const HashBackend> m_backend;
 };
 

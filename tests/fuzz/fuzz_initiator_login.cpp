@@ -65,7 +65,7 @@ std::vector<std::string> check_initiator_stream(const Bytes& wire, bool normal,
     MULTICHAP_FUZZ_CHECK(request->version_max == 0 && request->version_min == 0);
     MULTICHAP_FUZZ_CHECK(request->tsih == 0 && request->cid == 0);
     // (Key names the target proposes are echoed in NotUnderstood answers.)
-    for (const std::string_view secret : {kFuzzInitiatorSecret, kFuzzTargetSecret}) {
+    for (const std::string_view secret : {test::kInitiatorSecret, test::kTargetSecret}) {
       if (input_text.find(secret) == std::string_view::npos) {
         MULTICHAP_FUZZ_CHECK(!contains_text(request->data, secret));
       }
@@ -122,8 +122,8 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
   InitiatorOptions options;
   options.portal = Endpoint{"fuzz.invalid", 3260};
   options.session_type = normal ? "Normal" : "Discovery";
-  options.target_name = normal ? std::string(kFuzzTargetIqn) : std::string();
-  options.initiator_name = std::string(kFuzzInitiatorIqn);
+  options.target_name = normal ? std::string(test::kTargetIqn) : std::string();
+  options.initiator_name = std::string(test::kInitiatorIqn);
   options.connect_timeout = Millis(50);
   options.login_timeout = Millis(50);
   options.max_attempts = 1;
@@ -183,7 +183,7 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
   said += error_text;
   // MULTICHAP_FUZZ_VERBOSE=1 shows the transcript and the error when triaging an input.
   if (std::getenv("MULTICHAP_FUZZ_VERBOSE") != nullptr) std::fprintf(stderr, "%s\n", said.c_str());
-  for (const std::string_view secret : {kFuzzInitiatorSecret, kFuzzTargetSecret}) {
+  for (const std::string_view secret : {test::kInitiatorSecret, test::kTargetSecret}) {
     if (input_text.find(secret) == std::string_view::npos) {
       MULTICHAP_FUZZ_CHECK(said.find(secret) == std::string::npos);
     }

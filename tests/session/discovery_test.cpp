@@ -5,8 +5,8 @@
 
 #include "session/discovery.h"
 #include "tests/session/quirk_target.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -16,7 +16,7 @@ using test::Quirks;
 using test::QuirkTarget;
 
 std::shared_ptr<const HashBackend> backend() {
-  return test::backend_or_die(test::backend_names().front());
+  return test::backend_or_fail(test::backend_names().front());
 }
 
 Quirks two_targets() {

@@ -57,7 +57,7 @@ class InitiatorFaults : public ::testing::Test {
     // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers
     // it).
     options.guard.enabled = false;
-    options.chap = target_chap();
+    options.chap = target_config(true);
     options.login_timeout = Millis(3000);
     options.log = m_log.sink();
     m_target = start_target(std::move(options));
@@ -102,7 +102,7 @@ void expect_clear_error(const LoginResult& r, Fault fault, const Point& point) {
     default:
       ADD_FAILURE() << "not a clear-error fault";
   }
-  EXPECT_EQ(e.message.find(kSecret), std::string::npos);
+  EXPECT_EQ(e.message.find(kInitiatorSecret), std::string::npos);
   EXPECT_EQ(e.message.find(kTargetSecret), std::string::npos);
 }
 
@@ -215,7 +215,7 @@ class TargetFaults : public ::testing::Test {
     // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers
     // it).
     options.guard.enabled = false;
-    options.chap = target_chap();
+    options.chap = target_config(true);
     options.login_timeout = Millis(400);
     options.log = m_log.sink();
     m_target = start_target(std::move(options));
@@ -231,9 +231,10 @@ Pdu due_request(LoginScript& s, TargetPoint point) {
     case TargetPoint::before_challenge:
       return s.request(0x01, KeyList{{"CHAP_A", "7"}});
     case TargetPoint::after_challenge:
-      return s.request(0x81, KeyList{{"CHAP_N", std::string(kUser)}, {"CHAP_R", s.response()}});
+      return s.request(0x81,
+                       KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", s.response()}});
     case TargetPoint::mid_mutual:
-      return s.request(0x81, KeyList{{"CHAP_N", std::string(kUser)},
+      return s.request(0x81, KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                                      {"CHAP_R", s.response()},
                                      {"CHAP_I", "9"},
                                      {"CHAP_C", encode_hex(ByteView(Bytes(32, 0x5a)))}});
@@ -338,8 +339,8 @@ TEST_F(TargetFaults, FaultyInitiatorLosesOnlyItsOwnConnection) {
       "fault injection (target side): %d faulty initiators, each beside a concurrent good "
       "login\n",
       injected);
-  const std::string log = m_log.text();
-  EXPECT_EQ(log.find(kSecret), std::string::npos);
+  const std::string log = m_log.joined();
+  EXPECT_EQ(log.find(kInitiatorSecret), std::string::npos);
   EXPECT_EQ(log.find(kTargetSecret), std::string::npos);
 }
 

@@ -81,19 +81,19 @@ Recording record(const Scenario& s) {
     auto changed = std::make_shared<ChapTargetConfig>();
     changed->policy = chap->policy;
     changed->accounts.push_back(ChapCredentials{
-        std::string(fuzz::kFuzzInitiatorUser),
-        Secret::from_text(s.target_account_secret.empty() ? fuzz::kFuzzInitiatorSecret
+        std::string(test::kInitiatorUser),
+        Secret::from_text(s.target_account_secret.empty() ? test::kInitiatorSecret
                                                           : s.target_account_secret)});
     if (chap->local) {
       changed->local =
-          ChapCredentials{std::string(fuzz::kFuzzTargetUser),
-                          Secret::from_text(s.target_own_secret.empty() ? fuzz::kFuzzTargetSecret
+          ChapCredentials{std::string(test::kTargetUser),
+                          Secret::from_text(s.target_own_secret.empty() ? test::kTargetSecret
                                                                         : s.target_own_secret)};
     }
     chap = changed;
   }
   TargetOptions target_options;
-  target_options.target_name = std::string(fuzz::kFuzzTargetIqn);
+  target_options.target_name = std::string(test::kTargetIqn);
   target_options.chap = chap;
   target_options.backend = std::make_shared<fuzz::PredictableBackend>(
       fuzz::real_backend(s.target_flags & 0x01), fuzz::kTargetRandomOffset);
@@ -118,8 +118,8 @@ Recording record(const Scenario& s) {
     const bool normal = (s.initiator_flags & 0x08) == 0;
     InitiatorOptions options;
     options.session_type = normal ? "Normal" : "Discovery";
-    options.target_name = normal ? std::string(fuzz::kFuzzTargetIqn) : std::string();
-    options.initiator_name = std::string(fuzz::kFuzzInitiatorIqn);
+    options.target_name = normal ? std::string(test::kTargetIqn) : std::string();
+    options.initiator_name = std::string(test::kInitiatorIqn);
     options.login_timeout = Millis(2000);
     options.max_attempts = 1;
     options.offer_fallback = false;  // one connection: the input is one target's stream
@@ -192,9 +192,9 @@ Pdu login_request(std::uint8_t flags_byte, const std::string& text, std::uint8_t
 }
 
 std::string first_keys() {
-  return build_text(KeyList{{"InitiatorName", std::string(fuzz::kFuzzInitiatorIqn)},
+  return build_text(KeyList{{"InitiatorName", std::string(test::kInitiatorIqn)},
                             {"SessionType", "Normal"},
-                            {"TargetName", std::string(fuzz::kFuzzTargetIqn)},
+                            {"TargetName", std::string(test::kTargetIqn)},
                             {"AuthMethod", "CHAP"}});
 }
 

@@ -6,8 +6,8 @@
 #include "session/initiator.h"
 #include "session/offer_fallback.h"
 #include "tests/session/quirk_target.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -20,7 +20,7 @@ using Offers = std::vector<std::string>;
 class QuirkTargetTest : public ::testing::Test {
  protected:
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(test::backend_names().front());
+    return test::backend_or_fail(test::backend_names().front());
   }
 
   // A session into target with the given allowed algorithms (default: all four, 8,7,6,5).
@@ -366,7 +366,7 @@ TEST(OfferFallbackPlan, NeverLeavesTheAllowedSetAndEnds) {
 }
 
 TEST(OfferFallbackPlan, AuthenticatorRefusesAnOfferOutsideThePolicy) {
-  auto auth = test::initiator_auth(test::backend_or_die(test::backend_names().front()), false,
+  auto auth = test::initiator_auth(test::backend_or_fail(test::backend_names().front()), false,
                                    test::policy_with({Algorithm::sha256, Algorithm::sha1}));
   ASSERT_TRUE(auth);
   EXPECT_FALSE(auth->set_offer({Algorithm::md5}));

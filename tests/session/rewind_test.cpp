@@ -22,8 +22,8 @@
 #include "session/initiator.h"
 #include "session/operational.h"
 #include "session/pdu.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -124,9 +124,10 @@ class ScriptedTarget {
   // Plays one connection according to script.
   void serve(Connection& conn, const AttemptScript& script, AttemptRecord& record) {
     auto problem = [&](std::string what) { record.problems.push_back(std::move(what)); };
-    auto created = ChapTarget::create(test::target_chap(true, policy_with(script.allowed),
-                                                        test::kInitiatorSecret, script.own_secret),
-                                      m_backend);
+    auto created =
+        ChapTarget::create(test::target_config(true, policy_with(script.allowed),
+                                               test::kInitiatorSecret, script.own_secret),
+                           m_backend);
     if (!created) return problem("ChapTarget::create: " + created.error().message);
     ChapTarget& chap = **created;
     std::optional<LoginRequest> first;
@@ -314,7 +315,7 @@ class RewindTest
  protected:
   const FailureVariant& variant() const { return std::get<0>(GetParam()); }
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(std::get<1>(GetParam()));
+    return test::backend_or_fail(std::get<1>(GetParam()));
   }
 };
 
@@ -400,7 +401,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, RewindTest,
 class RetryPolicyTest : public ::testing::Test {
  protected:
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(test::backend_names().front());
+    return test::backend_or_fail(test::backend_names().front());
   }
 };
 
@@ -545,7 +546,7 @@ struct FallbackVariant {
 class FallbackRewindTest : public ::testing::TestWithParam<FallbackVariant> {
  protected:
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(test::backend_names().front());
+    return test::backend_or_fail(test::backend_names().front());
   }
 };
 

@@ -8,15 +8,15 @@
 #include <gtest/gtest.h>
 
 #include "auth/secure.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
 
 using test::initiator_auth;
 using test::policy_with;
-using test::target_chap;
+using test::target_config;
 
 Bytes copy_of(ByteView view) {
   return Bytes(view.begin(), view.end());
@@ -39,7 +39,7 @@ std::vector<KeyList> run_exchange(LoginAuthenticator& initiator, LoginAuthentica
 
 std::unique_ptr<TargetAuthenticator> make_target(std::shared_ptr<const HashBackend> backend,
                                                  bool with_identity, ChapPolicy policy = {}) {
-  auto created = TargetAuthenticator::create(target_chap(with_identity, std::move(policy)),
+  auto created = TargetAuthenticator::create(target_config(with_identity, std::move(policy)),
                                              std::move(backend));
   if (!created) return nullptr;
   return std::move(created).value();
@@ -47,7 +47,7 @@ std::unique_ptr<TargetAuthenticator> make_target(std::shared_ptr<const HashBacke
 
 class SessionAuthenticatorTest : public ::testing::TestWithParam<std::string> {
  protected:
-  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_die(GetParam()); }
+  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_fail(GetParam()); }
 };
 
 TEST_P(SessionAuthenticatorTest, MutualExchangeSucceedsThroughTheInterface) {

@@ -65,7 +65,7 @@ TEST(Soak, TenThousandMixedLoginsKeepMemoryFlatAndStatsExact) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  options.chap = target_chap();
+  options.chap = target_config(true);
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
   const std::uint16_t port = target->port();

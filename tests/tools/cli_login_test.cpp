@@ -25,8 +25,8 @@
 #include "backends/hash_backend.h"
 #include "tests/session/pdu_relay.h"
 #include "tests/session/quirk_target.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 extern char** environ;
 
@@ -470,7 +470,7 @@ TEST(CliLogin, NothingPrintedContainsASecretOrAResponse) {
 // quirk target of tests/session/quirk_target.h (in this process; the CLI is the child).
 
 std::shared_ptr<const HashBackend> first_backend() {
-  return test::backend_or_die(test::backend_names().front());
+  return test::backend_or_fail(test::backend_names().front());
 }
 
 // A file in the test's temporary directory, removed on destruction.
@@ -496,10 +496,11 @@ class TempFile {
   std::string m_path;
 };
 
-constexpr const char* kQuirkUser = "initiator-user";
-constexpr const char* kQuirkSecret = "initiator-secret-0123456789";
-constexpr const char* kQuirkTargetUser = "target-user";
-constexpr const char* kQuirkTargetSecret = "target-secret-9876543210";
+// The accounts a QuirkTarget knows by default (tests/support/identities.h).
+const std::string kQuirkUser{test::kInitiatorUser};
+const std::string kQuirkSecret{test::kInitiatorSecret};
+const std::string kQuirkTargetUser{test::kTargetUser};
+const std::string kQuirkTargetSecret{test::kTargetSecret};
 constexpr const char* kDisk1 = "iqn.2026-11.org.multichap.test:disk1";
 constexpr const char* kDisk2 = "iqn.2026-11.org.multichap.test:disk2";
 
