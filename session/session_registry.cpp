@@ -10,10 +10,12 @@ Result<void> SessionRegistry::check_join(const Isid& isid, const std::string& in
   const auto it = m_sessions.find(tsih);
   if (it == m_sessions.end() || it->second.isid != isid ||
       it->second.initiator_name != initiator_name) {
-    return make_error(ErrorKind::rejected, "no session with TSIH " + std::to_string(tsih));
+    return make_error(ErrorKind::rejected, ErrorCode::session_unknown,
+                      "no session with TSIH " + std::to_string(tsih));
   }
   if (it->second.cids.size() >= m_max_per_session) {
-    return make_error(ErrorKind::policy, "session already has its maximum of connections");
+    return make_error(ErrorKind::policy, ErrorCode::session_connection_limit,
+                      "session already has its maximum of connections");
   }
   return {};
 }
@@ -30,7 +32,8 @@ Result<std::uint16_t> SessionRegistry::join(const Isid& isid, const std::string&
       m_by_initiator.erase(old);
     }
     if (m_sessions.size() >= 0xffff) {
-      return make_error(ErrorKind::policy, "no TSIH left: 65,535 sessions are open");
+      return make_error(ErrorKind::policy, ErrorCode::tsih_exhausted,
+                        "no TSIH left: 65,535 sessions are open");
     }
     std::uint16_t fresh = m_next_tsih;
     while (fresh == 0 || m_sessions.count(fresh) != 0) ++fresh;
@@ -41,12 +44,13 @@ Result<std::uint16_t> SessionRegistry::join(const Isid& isid, const std::string&
   }
   const auto it = m_sessions.find(tsih);
   if (it == m_sessions.end()) {
-    return make_error(ErrorKind::protocol, "session vanished during login");
+    return protocol_error(ErrorCode::session_vanished, "session vanished during login");
   }
   auto& cids = it->second.cids;
   if (std::find(cids.begin(), cids.end(), cid) == cids.end()) {  // else: reinstatement
     if (cids.size() >= m_max_per_session) {
-      return make_error(ErrorKind::protocol, "session already has its maximum of connections");
+      return protocol_error(ErrorCode::session_connection_limit,
+                            "session already has its maximum of connections");
     }
     cids.push_back(cid);
   }

@@ -294,7 +294,9 @@ class Target::Impl::EventConnection
       });
     });
     if (!queued) {
-      m_machine.lookup_done(make_error(ErrorKind::io, "the lookup queue is full"), Clock::now());
+      m_machine.lookup_done(
+          make_error(ErrorKind::io, ErrorCode::lookup_queue_full, "the lookup queue is full"),
+          Clock::now());
     }
   }
 
@@ -528,7 +530,8 @@ Target::Target(TargetOptions options) : m_impl(std::make_unique<Impl>(std::move(
 
 Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
   if (!options.access && options.target_name.empty())
-    return make_error(ErrorKind::usage, "target needs a TargetName (IQN)");
+    return make_error(ErrorKind::usage, ErrorCode::target_name_missing,
+                      "target needs a TargetName (IQN)");
   if (!options.backend) {
     MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
   }
@@ -536,10 +539,12 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
   MULTICHAP_GUARD(validate_access(*options.access, *options.backend));
   if (options.max_connections == 0 || options.max_connections_per_session == 0 ||
       options.max_unauthenticated == 0 || options.max_unauthenticated_per_source == 0) {
-    return make_error(ErrorKind::usage, "connection limits must be at least 1");
+    return make_error(ErrorKind::usage, ErrorCode::connection_limit_zero,
+                      "connection limits must be at least 1");
   }
   if (options.login_timeout.count() <= 0) {
-    return make_error(ErrorKind::usage, "the login deadline must be positive");
+    return make_error(ErrorKind::usage, ErrorCode::login_timeout_zero,
+                      "the login deadline must be positive");
   }
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   return std::unique_ptr<Target>(new Target(std::move(options)));
@@ -550,25 +555,30 @@ Target::~Target() {
 }
 
 Result<void> validate_access(const TargetAccess& access, const HashBackend& backend) {
-  if (access.targets.empty()) return make_error(ErrorKind::usage, "no target to serve");
+  if (access.targets.empty())
+    return make_error(ErrorKind::usage, ErrorCode::no_target, "no target to serve");
   for (const TargetEntry& t : access.targets) {
-    if (t.name.empty()) return make_error(ErrorKind::usage, "a target needs a TargetName (IQN)");
+    if (t.name.empty())
+      return make_error(ErrorKind::usage, ErrorCode::target_name_missing,
+                        "a target needs a TargetName (IQN)");
     if (access.find(t.name) != &t)
-      return make_error(ErrorKind::usage, "target " + t.name + " is listed twice");
+      return make_error(ErrorKind::usage, ErrorCode::target_listed_twice,
+                        "target " + t.name + " is listed twice");
     if (t.chap) {
       auto ok = validate_config(*t.chap, backend);
-      if (!ok) return make_error(ok.error().kind, t.name + ": " + ok.error().message);
+      if (!ok) return with_context(t.name, ok.error());
     }
   }
   if (access.discovery_chap) {
     auto ok = validate_config(*access.discovery_chap, backend);
-    if (!ok) return make_error(ok.error().kind, "discovery: " + ok.error().message);
+    if (!ok) return with_context("discovery", ok.error());
   }
   return {};
 }
 
 Result<void> Target::reload(std::shared_ptr<const TargetAccess> access) {
-  if (!access) return make_error(ErrorKind::usage, "reload needs a configuration");
+  if (!access)
+    return make_error(ErrorKind::usage, ErrorCode::config_missing, "reload needs a configuration");
   MULTICHAP_GUARD(validate_access(*access, *m_impl->options.backend));
   std::lock_guard<std::mutex> lock(m_impl->access_mutex);
   m_impl->access = std::move(access);
@@ -588,7 +598,8 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
                          ec);
   if (ec) {
     m_impl->portals.pop_back();
-    return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
+    return make_error(ErrorKind::io, ErrorCode::listen_failed,
+                      "cannot adopt the listening socket: " + ec.message());
   }
   if (m_impl->port == 0) m_impl->port = port;
   return port;
