@@ -10,7 +10,8 @@
 // target CHAP_R that is still right when replayed.
 //
 // Invariants:
-//   - login() returns; a failure has a non-empty message and one of the kinds a peer can cause
+//   - login() returns; a failure has a non-empty message, a code of its own (not the generic
+//     one of its kind) and one of the kinds a peer can cause
 //     (protocol, authentication, policy, rejected, io, timeout); a status the target sent is
 //     reported as authentication (0x0201) or rejected;
 //   - a success has a TSIH, went through CHAP unless AuthMethod=None was allowed, and is mutual
@@ -160,6 +161,7 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
     const Error& e = login.error();
     MULTICHAP_FUZZ_CHECK(peer_caused(e.kind));
     MULTICHAP_FUZZ_CHECK(!e.message.empty());
+    MULTICHAP_FUZZ_CHECK(e.code != generic_error_code(e.kind));  // a reason of its own
     MULTICHAP_FUZZ_CHECK(session.connection_count() == 0);
     if (session.last_status()) {
       MULTICHAP_FUZZ_CHECK(*session.last_status() != status::kSuccess);

@@ -6,6 +6,7 @@
 #include "session/discovery.h"
 #include "tests/session/quirk_target.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
 #include "tests/support/session_support.h"
 
 namespace multichap {
@@ -75,7 +76,8 @@ TEST(Discovery, NoCredentialsAgainstATargetRequiringChapFails) {
   ASSERT_TRUE(auth);
   auto targets = discover_targets(options_for(target, transcript), std::move(auth).value());
   ASSERT_FALSE(targets);
-  EXPECT_EQ(targets.error().kind, ErrorKind::authentication) << targets.error().message;
+  EXPECT_THAT(targets, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << targets.error().message;
 }
 
 class DiscoveryChap : public ::testing::TestWithParam<bool /*mutual*/> {};

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tests/session/hardening_fixtures.h"
+#include "tests/support/result_matchers.h"
 
 namespace multichap::hardening {
 namespace {
@@ -76,27 +77,25 @@ void expect_clear_error(const LoginResult& r, Fault fault, const Point& point) {
   EXPECT_EQ(r.rewinds, 1u);
   switch (fault) {
     case Fault::malformed:
-      EXPECT_EQ(e.kind, ErrorKind::protocol) << e.message;
-      EXPECT_NE(e.message.find("login text"), std::string::npos) << e.message;
+      EXPECT_THAT(e, test::ResultIs(ErrorKind::protocol, ErrorCode::text_key_character))
+          << e.message;
       break;
     case Fault::oversized:
-      EXPECT_EQ(e.kind, ErrorKind::protocol) << e.message;
-      EXPECT_NE(e.message.find("DataSegmentLength 9000"), std::string::npos) << e.message;
+      EXPECT_THAT(e, test::ResultIs(ErrorKind::protocol, ErrorCode::pdu_data_too_long))
+          << e.message;
       break;
     case Fault::out_of_order:
-      EXPECT_EQ(e.kind, ErrorKind::protocol) << e.message;
-      EXPECT_NE(e.message.find("NOP-In during login"), std::string::npos) << e.message;
+      EXPECT_THAT(e, test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected))
+          << e.message;
       break;
     case Fault::premature_full_feature:
       if (point.mutual && point.response == 3) {
         // The target skipped its own proof: mutual authentication failed.
-        EXPECT_EQ(e.kind, ErrorKind::authentication) << e.message;
-        EXPECT_NE(e.message.find("did not answer our challenge"), std::string::npos) << e.message;
+        EXPECT_THAT(e, test::ResultIs(ErrorKind::authentication, ErrorCode::mutual_not_answered))
+            << e.message;
       } else {
         // No authentication keys where CHAP was still under way.
-        EXPECT_EQ(e.kind, ErrorKind::protocol) << e.message;
-        EXPECT_NE(e.message.find("unexpected no authentication keys"), std::string::npos)
-            << e.message;
+        EXPECT_THAT(e, test::ResultIs(ErrorKind::protocol, ErrorCode::unexpected_key)) << e.message;
       }
       break;
     default:
@@ -159,8 +158,8 @@ TEST_F(InitiatorFaults, SingleAttemptReportsIoAndTimeout) {
     spec.offer_fallback = false;
     const LoginResult r = real_login(proxy.port(), spec);
     ASSERT_FALSE(r.login.has_value());
-    EXPECT_EQ(r.login.error().kind, ErrorKind::io) << r.login.error().message;
-    EXPECT_NE(r.login.error().message.find("closed"), std::string::npos) << r.login.error().message;
+    EXPECT_THAT(r.login, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+        << r.login.error().message;
     EXPECT_EQ(r.attempts, 1u);
   }
   {
@@ -172,8 +171,8 @@ TEST_F(InitiatorFaults, SingleAttemptReportsIoAndTimeout) {
     const LoginResult r = real_login(proxy.port(), spec);
     const auto waited = std::chrono::duration_cast<Millis>(Clock::now() - start);
     ASSERT_FALSE(r.login.has_value());
-    EXPECT_EQ(r.login.error().kind, ErrorKind::timeout) << r.login.error().message;
-    EXPECT_NE(r.login.error().message.find("timed out"), std::string::npos);
+    EXPECT_THAT(r.login, test::ResultIs(ErrorKind::timeout, ErrorCode::read_timeout))
+        << r.login.error().message;
     EXPECT_GE(waited.count(), 250);
     EXPECT_LT(waited.count(), 5000);
   }

@@ -15,6 +15,7 @@
 #include "session/target.h"
 #include "tests/session/pdu_relay.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
 #include "tests/support/session_support.h"
 
 namespace multichap {
@@ -145,7 +146,8 @@ TEST_P(LoopbackFailures, WrongInitiatorSecretIs0201) {
       attempt(std::move(options), initiator_auth(backend(), false, {}, test::kWrongSecret), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->connection_count(), 0u);
@@ -167,7 +169,8 @@ TEST_P(LoopbackFailures, UnknownChapNameIsAlso0201) {
   auto session = attempt(std::move(options), std::move(auth).value(), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   // The peer learns only "authentication failure", whatever the local reason.
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   expect_failed_login_closed();
@@ -180,7 +183,8 @@ TEST_P(LoopbackFailures, WrongTargetSecretFailsTheInitiatorWhichCloses) {
   auto session = attempt(std::move(options), initiator_auth(backend(), true), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response))
+      << result.error().message;
   EXPECT_FALSE(session->last_status().has_value());
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->connection_count(), 0u);
@@ -196,7 +200,8 @@ TEST_P(LoopbackFailures, UnknownTargetNameIs0203) {
                          "iqn.2026-11.org.multichap.test:nobody");
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::rejected) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::rejected, ErrorCode::login_refused))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kTargetNotFound);
   EXPECT_EQ(session->attempts(), 1u);
   expect_failed_login_closed();
@@ -211,7 +216,8 @@ TEST_P(LoopbackFailures, MissingMutualWhenRequiredIs0201) {
   auto session = attempt(std::move(options), initiator_auth(backend(), false), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   expect_failed_login_closed();
 }
@@ -225,7 +231,8 @@ TEST_P(LoopbackFailures, NoCommonAlgorithmIs0201) {
       initiator_auth(backend(), false, policy_with({Algorithm::sha1, Algorithm::md5})), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   EXPECT_EQ(session->attempts(), 1u);
   expect_failed_login_closed();
@@ -378,7 +385,7 @@ TEST(MultipleConnectionsRaw, ANonLeadingLoginWithAWrongTsihIs020a) {
     // The target ends the login: the connection closes.
     auto after = read_pdu(*conn, kDefaultMaxRecvDataSegment, Clock::now() + Millis(3000));
     ASSERT_FALSE(after);
-    EXPECT_EQ(after.error().kind, ErrorKind::io) << c.what;
+    EXPECT_THAT(after, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed)) << c.what;
   }
   EXPECT_EQ(target->session_count(), 1u);
   ASSERT_TRUE(session->ping());

@@ -23,6 +23,7 @@
 #include "session/operational.h"
 #include "session/pdu.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
 #include "tests/support/session_support.h"
 
 namespace multichap {
@@ -418,7 +419,8 @@ TEST_F(RetryPolicyTest, AuthenticationFailureStatusIsNotRetried) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->authenticator().rewinds(), 1u);
@@ -440,7 +442,8 @@ TEST_F(RetryPolicyTest, TargetNotFoundStatusIsNotRetried) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::rejected) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::rejected, ErrorCode::login_refused))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kTargetNotFound);
   EXPECT_EQ(session->attempts(), 1u);
   ASSERT_TRUE(target.wait_for_records(1));
@@ -459,7 +462,8 @@ TEST_F(RetryPolicyTest, ATargetThatFailsMutualAuthenticationIsNotRetried) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response))
+      << result.error().message;
   EXPECT_FALSE(session->last_status().has_value());  // we close; nobody sent a status
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->connection_count(), 0u);
@@ -514,7 +518,8 @@ TEST_F(RetryPolicyTest, GivesUpAfterMaxAttemptsEachWithFreshChallenges) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::io) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+      << result.error().message;
   EXPECT_EQ(session->attempts(), 3u);
   EXPECT_EQ(session->authenticator().rewinds(), 3u);
   ASSERT_TRUE(target.wait_for_records(3));
