@@ -48,7 +48,7 @@ Result<void> check_secret(const Secret& secret, std::string_view role, const Cha
     return make_error(ErrorKind::policy, ErrorCode::secret_too_short,
                       std::string(role) + " is " + std::to_string(secret.size()) +
                           " bytes; RFC 7143 §9.2.1 requires at least 12 bytes (96 bits) unless "
-                          "the link is protected by IPsec (ChapPolicy::link_protected)");
+                          "the link is protected by IPsec");
   }
   return {};
 }
