@@ -685,7 +685,7 @@ std::string describe(const Reply& r) {
     case Outcome::close: {
       Reply r = s.client().read();
       if (r.pdu) return ::testing::AssertionFailure() << "expected a close, got " << describe(r);
-      if (r.error.kind != ErrorKind::io) {
+      if (!RawClient::closed(r.error)) {
         return ::testing::AssertionFailure() << "expected a close, got " << r.error.message;
       }
       return ::testing::AssertionSuccess();

@@ -139,7 +139,11 @@ class RawClient {
   bool closed_by_peer(Millis timeout = Millis(3000)) {
     std::uint8_t byte = 0;
     auto r = conn.read_exact(MutableByteView(&byte, 1), Clock::now() + timeout);
-    return !r && r.error().kind == ErrorKind::io;
+    return !r && closed(r.error());
+  }
+  // An end of stream or a reset: how a peer closes.
+  static bool closed(const Error& e) {
+    return e.code == ErrorCode::connection_closed || e.code == ErrorCode::read_failed;
   }
   void half_close() { ::shutdown(conn.fd(), SHUT_WR); }
 

@@ -98,6 +98,7 @@ TEST(Soak, TenThousandMixedLoginsKeepMemoryFlatAndStatsExact) {
         bool as_planned = false;
         if (p.wrong_secret) {
           as_planned = !r.login && r.login.error().kind == ErrorKind::authentication &&
+                       r.login.error().code == ErrorCode::target_auth_failed &&
                        r.status == status::kAuthenticationFailure;
           if (as_planned) ++refused;
         } else {
