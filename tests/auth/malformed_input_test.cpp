@@ -14,6 +14,7 @@
 #include "auth/text.h"
 #include "backends/hash_backend.h"
 #include "tests/auth/chap_fixtures.h"
+#include "tests/support/backend_params.h"
 #include "tests/support/result_matchers.h"
 
 namespace multichap {
@@ -221,12 +222,6 @@ std::vector<MalformedCase> malformed_cases() {
   };
 }
 
-std::shared_ptr<const HashBackend> default_backend() {
-  auto b = make_default_backend();
-  if (!b) std::abort();
-  return *b;
-}
-
 KeyList parse_or_fail(const std::string& text) {
   auto keys = parse_text(ByteView(text));
   EXPECT_TRUE(keys) << (keys ? "" : keys.error().message);
@@ -235,7 +230,7 @@ KeyList parse_or_fail(const std::string& text) {
 
 // Drives a target to the layer's state, feeds input, returns the error (or nothing).
 std::optional<Error> feed_target(Layer layer, const std::string& input) {
-  auto target = test::make_target(test::target_config(true), default_backend());
+  auto target = test::make_target(test::target_config(true), test::backend_or_fail());
   if (target == nullptr) return make_error(ErrorKind::internal, "cannot make target");
   if (layer != Layer::target_start) {
     if (!target->step(KeyList{{"AuthMethod", "CHAP"}})) {
@@ -258,7 +253,8 @@ std::optional<Error> feed_target(Layer layer, const std::string& input) {
 std::optional<Error> feed_initiator(Layer layer, const std::string& input) {
   ChapPolicy policy;
   policy.algorithms = {Algorithm::sha3_256, Algorithm::sha256};
-  auto initiator = test::make_initiator(test::initiator_config(true, policy), default_backend());
+  auto initiator =
+      test::make_initiator(test::initiator_config(true, policy), test::backend_or_fail());
   if (initiator == nullptr) return make_error(ErrorKind::internal, "cannot make initiator");
   if (!initiator->step(KeyList{}) || !initiator->step(KeyList{{"AuthMethod", "CHAP"}})) {
     return make_error(ErrorKind::internal, "setup: AuthMethod");
