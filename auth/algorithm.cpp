@@ -42,17 +42,20 @@ Result<Algorithm> parse_algorithm(std::string_view text) {
     if (iequals(text, info.name) || iequals(text, info.display)) return info.id;
     if (text.size() == 1 && text[0] == static_cast<char>('0' + info.chap_a)) return info.id;
   }
-  return make_error(ErrorKind::usage, "unknown algorithm '" + std::string(text) +
-                                          "' (expected md5, sha1, sha256, sha3-256 or 5-8)");
+  return make_error(ErrorKind::usage, ErrorCode::algorithm_unknown,
+                    "unknown algorithm '" + std::string(text) +
+                        "' (expected md5, sha1, sha256, sha3-256 or 5-8)");
 }
 
 Result<std::vector<Algorithm>> parse_algorithm_list(std::string_view text) {
   std::vector<Algorithm> out;
   for (const std::string_view item : split_list(text)) {
-    if (item.empty()) return make_error(ErrorKind::usage, "empty item in algorithm list");
+    if (item.empty())
+      return make_error(ErrorKind::usage, ErrorCode::algorithm_list_empty_item,
+                        "empty item in algorithm list");
     MULTICHAP_ASSIGN_OR_RETURN(const Algorithm alg, parse_algorithm(item));
     if (std::find(out.begin(), out.end(), alg) != out.end()) {
-      return make_error(ErrorKind::usage,
+      return make_error(ErrorKind::usage, ErrorCode::algorithm_listed_twice,
                         "algorithm '" + std::string(algorithm_name(alg)) + "' listed twice");
     }
     out.push_back(alg);

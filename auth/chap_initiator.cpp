@@ -65,17 +65,20 @@ void ChapInitiator::update_offer_text() {
 
 Result<void> ChapInitiator::set_offer(std::vector<Algorithm> offer) {
   if (m_state != State::start)
-    return make_error(ErrorKind::usage, "the CHAP_A offer can only change before an exchange");
-  if (offer.empty()) return policy_error("an empty CHAP_A offer");
+    return make_error(ErrorKind::usage, ErrorCode::offer_after_start,
+                      "the CHAP_A offer can only change before an exchange");
+  if (offer.empty()) return policy_error(ErrorCode::offer_empty, "an empty CHAP_A offer");
   const std::vector<Algorithm>& allowed = usable();
   for (std::size_t i = 0; i < offer.size(); ++i) {
     if (std::find(allowed.begin(), allowed.end(), offer[i]) == allowed.end()) {
-      return policy_error("CHAP_A offer " + format_algorithm_list(offer) +
-                          " goes beyond the allowed " + format_algorithm_list(allowed));
+      return policy_error(ErrorCode::offer_not_allowed,
+                          "CHAP_A offer " + format_algorithm_list(offer) +
+                              " goes beyond the allowed " + format_algorithm_list(allowed));
     }
     if (std::find(offer.begin(), offer.begin() + static_cast<long>(i), offer[i]) !=
         offer.begin() + static_cast<long>(i)) {
-      return policy_error("CHAP_A offer " + format_algorithm_list(offer) + " repeats a value");
+      return policy_error(ErrorCode::offer_repeats,
+                          "CHAP_A offer " + format_algorithm_list(offer) + " repeats a value");
     }
   }
   m_offer = std::move(offer);
@@ -113,20 +116,23 @@ Result<KeyList> ChapInitiator::send_auth_method(const KeyList&) {
 Result<KeyList> ChapInitiator::on_auth_method(const KeyList& received) {
   const std::string& value = *received.find("AuthMethod");
   if (config().none_only()) {
-    return policy_error("target answered AuthMethod=" + value.substr(0, 64) +
-                        " to our offer of None (it requires authentication: give CHAP "
-                        "credentials)");
+    return policy_error(ErrorCode::auth_required_by_target,
+                        "target answered AuthMethod=" + value.substr(0, 64) +
+                            " to our offer of None (it requires authentication: give CHAP "
+                            "credentials)");
   }
   if (value != "CHAP") {
-    return policy_error("target answered AuthMethod=" + value.substr(0, 64) +
-                        " to our offer of CHAP");
+    return policy_error(
+        ErrorCode::auth_method_unexpected,
+        "target answered AuthMethod=" + value.substr(0, 64) + " to our offer of CHAP");
   }
   return one_key("CHAP_A", m_offer_text);
 }
 
 Result<KeyList> ChapInitiator::on_auth_none(const KeyList&) {
   if (!none_acceptable()) {
-    return policy_error(config().target
+    return policy_error(ErrorCode::auth_none_not_allowed,
+                        config().target
                             ? "target chose AuthMethod=None, but we require mutual CHAP"
                             : "target chose AuthMethod=None, but our policy requires CHAP");
   }
@@ -138,18 +144,22 @@ Result<KeyList> ChapInitiator::on_challenge(const KeyList& received) {
   const std::string* i = received.find("CHAP_I");
   const std::string* c = received.find("CHAP_C");
   if (a != nullptr && *a == "Reject") {
-    return policy_error("target accepts none of the offered algorithms (" +
-                        format_algorithm_list(m_offer) + ")");
+    return policy_error(
+        ErrorCode::chap_a_unsupported,
+        "target accepts none of the offered algorithms (" + format_algorithm_list(m_offer) + ")");
   }
   if (a == nullptr || i == nullptr || c == nullptr) {
-    return protocol_error("target's challenge lacks CHAP_A, CHAP_I or CHAP_C");
+    return protocol_error(ErrorCode::missing_key,
+                          "target's challenge lacks CHAP_A, CHAP_I or CHAP_C");
   }
   auto number = parse_number(*a, 255);
-  if (!number) return protocol_error("CHAP_A: " + number.error().message);
+  if (!number)
+    return protocol_error(ErrorCode::chap_a_encoding, "CHAP_A: " + number.error().message);
   const auto alg = algorithm_from_chap_a(*number, config().policy.numbering);
   if (!alg || std::find(m_offer.begin(), m_offer.end(), *alg) == m_offer.end()) {
-    return protocol_error("target selected CHAP_A=" + std::to_string(*number) +
-                          ", which we did not offer");
+    return protocol_error(
+        ErrorCode::chap_a_not_offered,
+        "target selected CHAP_A=" + std::to_string(*number) + ", which we did not offer");
   }
   m_algorithm = alg;
   MULTICHAP_ASSIGN_OR_RETURN(const std::uint8_t id, decode_identifier(*i));
@@ -175,17 +185,20 @@ Result<KeyList> ChapInitiator::on_challenge(const KeyList& received) {
 
 Result<KeyList> ChapInitiator::on_target_response(const KeyList& received) {
   if (!config().target) {
-    return protocol_error("target sent CHAP_N/CHAP_R although we did not ask it to authenticate");
+    return protocol_error(ErrorCode::unexpected_key,
+                          "target sent CHAP_N/CHAP_R although we did not ask it to authenticate");
   }
   const std::string* n = received.find("CHAP_N");
   const std::string* r = received.find("CHAP_R");
   if (n == nullptr || r == nullptr)
-    return protocol_error("target's response lacks CHAP_N or CHAP_R");
+    return protocol_error(ErrorCode::missing_key, "target's response lacks CHAP_N or CHAP_R");
   if (received.contains("CHAP_I") || received.contains("CHAP_C")) {
-    return protocol_error("target sent a challenge in its final response");
+    return protocol_error(ErrorCode::unexpected_key,
+                          "target sent a challenge in its final response");
   }
   if (*n != config().target->name) {  // CHAP_N is opaque: compared exactly
-    return auth_error("target's CHAP_N is not the expected target name");
+    return auth_error(ErrorCode::chap_n_mismatch,
+                      "target's CHAP_N is not the expected target name");
   }
   DecodedValue response;
   MULTICHAP_GUARD(decode_response(*r, *m_algorithm, response));
@@ -197,7 +210,9 @@ Result<KeyList> ChapInitiator::on_target_response(const KeyList& received) {
 }
 
 Result<KeyList> ChapInitiator::on_target_silent(const KeyList&) {
-  if (config().target) return auth_error("target did not answer our challenge (mutual CHAP)");
+  if (config().target)
+    return auth_error(ErrorCode::mutual_not_answered,
+                      "target did not answer our challenge (mutual CHAP)");
   return KeyList{};
 }
 

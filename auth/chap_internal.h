@@ -21,14 +21,11 @@
 
 namespace multichap::chap_internal {
 
-inline Error protocol_error(std::string message) {
-  return make_error(ErrorKind::protocol, std::move(message));
+inline Error auth_error(ErrorCode code, std::string message) {
+  return make_error(ErrorKind::authentication, code, std::move(message));
 }
-inline Error auth_error(std::string message) {
-  return make_error(ErrorKind::authentication, std::move(message));
-}
-inline Error policy_error(std::string message) {
-  return make_error(ErrorKind::policy, std::move(message));
+inline Error policy_error(ErrorCode code, std::string message) {
+  return make_error(ErrorKind::policy, code, std::move(message));
 }
 
 // Which authentication keys a key set carries, found in one pass (classify() asks about six

@@ -76,7 +76,8 @@ class ChapMachine {
   // there until reset().
   Result<KeyList> step(const KeyList& received) {
     if (m_state == State::failed) {
-      return make_error(ErrorKind::usage, "CHAP exchange already failed; rewind before reuse");
+      return make_error(ErrorKind::usage, ErrorCode::exchange_failed,
+                        "CHAP exchange already failed; rewind before reuse");
     }
     Role& role = static_cast<Role&>(*this);
     const ChapEvent event = role.classify(received);

@@ -11,7 +11,6 @@ namespace multichap {
 
 using chap_internal::auth_error;
 using chap_internal::policy_error;
-using chap_internal::protocol_error;
 
 bool is_auth_key(std::string_view key) {
   return key == "AuthMethod" || key.rfind("CHAP_", 0) == 0;
@@ -38,8 +37,9 @@ std::string_view event_name(ChapEvent event) {
 }
 
 Error unexpected_event(ChapEvent event, std::string_view peer, std::string_view state) {
-  return protocol_error("unexpected " + std::string(event_name(event)) + " from the " +
-                        std::string(peer) + " in CHAP state " + std::string(state));
+  return protocol_error(ErrorCode::unexpected_key, "unexpected " + std::string(event_name(event)) +
+                                                       " from the " + std::string(peer) +
+                                                       " in CHAP state " + std::string(state));
 }
 
 Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg, std::uint8_t identifier,
@@ -57,13 +57,15 @@ Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto
   if (config.target) {
     MULTICHAP_GUARD(check_secret(config.target->secret, "target secret", config.policy));
     if (config.target->secret.equals(config.local.secret)) {
-      return policy_error("the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+      return policy_error(ErrorCode::same_secret_both_directions,
+                          "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
     }
   }
   if (usable_algorithms(config.policy, crypto).empty()) {
-    return policy_error("none of the allowed algorithms (" +
-                        format_algorithm_list(config.policy.algorithms) +
-                        ") is available from this backend");
+    return policy_error(ErrorCode::no_usable_algorithm,
+                        "none of the allowed algorithms (" +
+                            format_algorithm_list(config.policy.algorithms) +
+                            ") is available from this backend");
   }
   return {};
 }
@@ -71,7 +73,7 @@ Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto
 Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& crypto) {
   MULTICHAP_GUARD(validate_policy(config.policy));
   if (config.accounts.empty() && !config.provider && !config.policy.allow_none) {
-    return make_error(ErrorKind::usage,
+    return make_error(ErrorKind::usage, ErrorCode::target_no_accounts,
                       "target has no initiator account (nor a secret provider) and does not allow "
                       "AuthMethod=None");
   }
@@ -79,19 +81,21 @@ Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& c
     MULTICHAP_GUARD(
         check_secret(account.secret, "initiator secret for '" + account.name + "'", config.policy));
     if (config.local && account.secret.equals(config.local->secret)) {
-      return policy_error("the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+      return policy_error(ErrorCode::same_secret_both_directions,
+                          "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
     }
   }
   if (config.local)
     MULTICHAP_GUARD(check_secret(config.local->secret, "target secret", config.policy));
   if (config.policy.require_mutual && !config.local) {
-    return make_error(ErrorKind::usage,
+    return make_error(ErrorKind::usage, ErrorCode::mutual_without_secret,
                       "policy requires mutual CHAP but the target has no secret of its own");
   }
   if (usable_algorithms(config.policy, crypto).empty()) {
-    return policy_error("none of the allowed algorithms (" +
-                        format_algorithm_list(config.policy.algorithms) +
-                        ") is available from this backend");
+    return policy_error(ErrorCode::no_usable_algorithm,
+                        "none of the allowed algorithms (" +
+                            format_algorithm_list(config.policy.algorithms) +
+                            ") is available from this backend");
   }
   return {};
 }
@@ -109,8 +113,9 @@ template <typename Config>
 Result<std::shared_ptr<const ValidChapConfig<Config>>> ValidChapConfig<Config>::create(
     std::shared_ptr<const Config> config, std::shared_ptr<const ChapCrypto> crypto) {
   if (!config || !crypto) {
-    return make_error(ErrorKind::usage, std::string(role_of(static_cast<const Config*>(nullptr))) +
-                                            " needs a configuration and a backend");
+    return make_error(ErrorKind::usage, ErrorCode::config_missing,
+                      std::string(role_of(static_cast<const Config*>(nullptr))) +
+                          " needs a configuration and a backend");
   }
   MULTICHAP_GUARD(validate_config(*config, *crypto));
   auto usable = usable_algorithms(config->policy, *crypto);
@@ -137,38 +142,41 @@ Result<void> make_challenge(const ChapCrypto& crypto, const ChapPolicy& policy, 
   challenge.resize(size);  // capacity kept: wipe() clears the spare byte too
   // Never issue a challenge equal to the one the peer sent us (it would be reflectable).
   if (constant_time_equal(ByteView(challenge.data(), challenge.size()), avoid)) {
-    return make_error(ErrorKind::backend, "random generator repeated the peer's challenge");
+    return make_error(ErrorKind::backend, ErrorCode::random_repeated_challenge,
+                      "random generator repeated the peer's challenge");
   }
   return {};
 }
 
 Result<void> decode_response(const std::string& value, Algorithm alg, DecodedValue& out) {
   if (auto decoded = out.decode(value); !decoded) {
-    return protocol_error("CHAP_R: " + decoded.error().message);
+    return protocol_error(ErrorCode::chap_r_encoding, "CHAP_R: " + decoded.error().message);
   }
   if (out.size() != digest_size(alg)) {
-    return protocol_error("CHAP_R is " + std::to_string(out.size()) + " bytes; " +
-                          std::string(algorithm_info(alg).display) + " responses are " +
-                          std::to_string(digest_size(alg)));
+    return protocol_error(ErrorCode::chap_r_length,
+                          "CHAP_R is " + std::to_string(out.size()) + " bytes; " +
+                              std::string(algorithm_info(alg).display) + " responses are " +
+                              std::to_string(digest_size(alg)));
   }
   return {};
 }
 
 Result<std::uint8_t> decode_identifier(const std::string& value) {
   auto n = parse_number(value, 255);
-  if (!n) return protocol_error("CHAP_I: " + n.error().message);
+  if (!n) return protocol_error(ErrorCode::chap_i_encoding, "CHAP_I: " + n.error().message);
   return static_cast<std::uint8_t>(*n);
 }
 
 Result<void> decode_challenge(const std::string& value, const ChapPolicy& policy,
                               DecodedValue& out) {
   if (auto decoded = out.decode(value); !decoded) {
-    return protocol_error("CHAP_C: " + decoded.error().message);
+    return protocol_error(ErrorCode::chap_c_encoding, "CHAP_C: " + decoded.error().message);
   }
   if (out.size() < policy.min_peer_challenge_size) {
-    return policy_error("CHAP_C is " + std::to_string(out.size()) +
-                        " bytes, shorter than the minimum of " +
-                        std::to_string(policy.min_peer_challenge_size));
+    return policy_error(ErrorCode::chap_c_too_short,
+                        "CHAP_C is " + std::to_string(out.size()) +
+                            " bytes, shorter than the minimum of " +
+                            std::to_string(policy.min_peer_challenge_size));
   }
   return {};
 }
@@ -201,11 +209,13 @@ Result<void> verify(const ChapCrypto& crypto, Algorithm alg, std::uint8_t id, By
     const ScopedWipe wipe_own(own);
     const auto r = chap_response(crypto, alg, id, *own_secret, challenge, own);
     if (r.has_value() && constant_time_equal(ByteView(own.data(), n), received)) {
-      return auth_error(std::string(who) +
-                        "'s CHAP_R was computed with our own secret (RFC 7143 §9.2.1)");
+      return auth_error(
+          ErrorCode::response_with_own_secret,
+          std::string(who) + "'s CHAP_R was computed with our own secret (RFC 7143 §9.2.1)");
     }
   }
-  return auth_error(std::string(who) + "'s CHAP_R does not match (wrong secret?)");
+  return auth_error(ErrorCode::bad_response,
+                    std::string(who) + "'s CHAP_R does not match (wrong secret?)");
 }
 
 }  // namespace chap_internal

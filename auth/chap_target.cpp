@@ -76,11 +76,13 @@ ChapEvent ChapTarget::classify(const KeyList& received) const {
 
 Result<KeyList> ChapTarget::on_auth_method(const KeyList& received) {
   for (const std::string_view item : split_list(*received.find("AuthMethod"))) {
-    if (item.empty()) return protocol_error("empty item in AuthMethod list");
+    if (item.empty())
+      return protocol_error(ErrorCode::auth_method_empty_item, "empty item in AuthMethod list");
     if (item == "CHAP") return one_key("AuthMethod", "CHAP");
   }
   m_reject = KeyList{{"AuthMethod", "Reject"}};
-  return policy_error("initiator offered no acceptable AuthMethod (CHAP is required)");
+  return policy_error(ErrorCode::auth_method_unacceptable,
+                      "initiator offered no acceptable AuthMethod (CHAP is required)");
 }
 
 Result<KeyList> ChapTarget::on_auth_none(const KeyList&) {
@@ -93,7 +95,8 @@ Result<KeyList> ChapTarget::on_algorithm_offer(const KeyList& received) {
   std::optional<Algorithm> chosen;
   for (const std::string_view item : split_list(*received.find("CHAP_A"))) {
     auto number = parse_number(item, 0xffffffffu);
-    if (!number) return protocol_error("CHAP_A: " + number.error().message);
+    if (!number)
+      return protocol_error(ErrorCode::chap_a_encoding, "CHAP_A: " + number.error().message);
     if (chosen) continue;  // validate the whole list, keep the first acceptable
     const auto alg = algorithm_from_chap_a(*number, config().policy.numbering);
     if (alg && std::find(usable.begin(), usable.end(), *alg) != usable.end()) chosen = alg;
@@ -101,8 +104,9 @@ Result<KeyList> ChapTarget::on_algorithm_offer(const KeyList& received) {
   if (!chosen) {
     m_reject = KeyList{{"CHAP_A", "Reject"}};
     return policy_error(
+        ErrorCode::chap_a_unsupported,
         "none of the offered algorithms (CHAP_A=" + received.find("CHAP_A")->substr(0, 64) +
-        ") is allowed here (allowed: " + format_algorithm_list(usable) + ")");
+            ") is allowed here (allowed: " + format_algorithm_list(usable) + ")");
   }
   m_algorithm = chosen;
   MULTICHAP_GUARD(
@@ -121,9 +125,9 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
   const std::string* i = received.find("CHAP_I");
   const std::string* c = received.find("CHAP_C");
   if (n == nullptr || r == nullptr)
-    return protocol_error("initiator's response lacks CHAP_N or CHAP_R");
+    return protocol_error(ErrorCode::missing_key, "initiator's response lacks CHAP_N or CHAP_R");
   if ((i == nullptr) != (c == nullptr))
-    return protocol_error("CHAP_I and CHAP_C must come together");
+    return protocol_error(ErrorCode::chap_i_c_unpaired, "CHAP_I and CHAP_C must come together");
   const Algorithm alg = *m_algorithm;
   DecodedValue response;
   MULTICHAP_GUARD(decode_response(*r, alg, response));
@@ -138,19 +142,22 @@ Result<KeyList> ChapTarget::on_response(const KeyList& received) {
 
   if (i == nullptr) {
     if (config().policy.require_mutual) {
-      return policy_error("policy requires mutual CHAP, but the initiator sent no CHAP_I/CHAP_C");
+      return policy_error(ErrorCode::mutual_required,
+                          "policy requires mutual CHAP, but the initiator sent no CHAP_I/CHAP_C");
     }
     return KeyList{};
   }
   if (!config().local) {
-    return policy_error("initiator asked the target to authenticate, but the target has no secret");
+    return policy_error(ErrorCode::mutual_unavailable,
+                        "initiator asked the target to authenticate, but the target has no secret");
   }
   MULTICHAP_ASSIGN_OR_RETURN(const std::uint8_t id, decode_identifier(*i));
   DecodedValue challenge;
   MULTICHAP_GUARD(decode_challenge(*c, config().policy, challenge));
   if (constant_time_equal(ByteView(challenge.data(), challenge.size()),
                           ByteView(m_challenge.data(), m_challenge.size()))) {
-    return auth_error("initiator reflected our own challenge (RFC 7143 §9.2.1)");
+    return auth_error(ErrorCode::reflection,
+                      "initiator reflected our own challenge (RFC 7143 §9.2.1)");
   }
   MULTICHAP_ASSIGN_OR_RETURN(const BinaryEncoding encoding, binary_encoding_of(*c));
   MULTICHAP_ASSIGN_OR_RETURN(
@@ -169,7 +176,7 @@ Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,
                                     [&](const ChapCredentials& a) { return a.name == chap_n; });
   if (account != config().accounts.end()) return &account->secret;
   const std::string shown = "'" + chap_n.substr(0, 64) + "'";
-  if (!config().provider) return auth_error("unknown CHAP_N " + shown);
+  if (!config().provider) return auth_error(ErrorCode::unknown_user, "unknown CHAP_N " + shown);
   Result<std::optional<Secret>> found = std::optional<Secret>();
   if (m_supplied_name && *m_supplied_name == chap_n) {  // fetched ahead (supply_secret())
     if (m_supplied_error) {
@@ -183,14 +190,17 @@ Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,
         AccountQuery{chap_n, m_initiator_name, m_target_name, m_discovery});
   }
   if (!found) {
-    return auth_error("secret lookup for CHAP_N " + shown + " failed: " + found.error().message);
+    return auth_error(ErrorCode::secret_lookup_failed,
+                      "secret lookup for CHAP_N " + shown + " failed: " + found.error().message);
   }
-  if (!found->has_value()) return auth_error("unknown CHAP_N " + shown);
+  if (!found->has_value()) return auth_error(ErrorCode::unknown_user, "unknown CHAP_N " + shown);
   holder = std::move(*found);
   MULTICHAP_GUARD(check_secret(*holder, "provided initiator secret for " + shown, config().policy));
   if (config().local && holder->equals(config().local->secret)) {
-    return policy_error("the provided secret for " + shown +
-                        " is the target's own secret (RFC 7143 §9.2.1: one secret per direction)");
+    return policy_error(
+        ErrorCode::same_secret_both_directions,
+        "the provided secret for " + shown +
+            " is the target's own secret (RFC 7143 §9.2.1: one secret per direction)");
   }
   return &*holder;
 }

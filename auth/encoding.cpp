@@ -47,27 +47,25 @@ inline int base64_value(char c) {
   return kTables.base64[static_cast<unsigned char>(c)];
 }
 
-Error protocol_error(std::string message) {
-  return make_error(ErrorKind::protocol, std::move(message));
-}
-
 // The decoders check the length first, then ask place(out_size) for the memory to write the
 // exact number of bytes to, so a value is sized once and written through a pointer (whether it
 // lands in a SecureBytes or in a caller's buffer). They return the size written.
 template <typename Place>
 Result<std::size_t> decode_hex_digits(std::string_view digits, std::size_t max_bytes,
                                       Place&& place) {
-  if (digits.empty()) return protocol_error("hex value has no digits after 0x");
+  if (digits.empty())
+    return protocol_error(ErrorCode::hex_empty, "hex value has no digits after 0x");
   const std::size_t out_size = (digits.size() + 1) / 2;
   if (out_size > max_bytes) {
-    return protocol_error("hex value decodes to " + std::to_string(out_size) +
-                          " bytes, over the limit of " + std::to_string(max_bytes));
+    return protocol_error(ErrorCode::binary_too_long,
+                          "hex value decodes to " + std::to_string(out_size) +
+                              " bytes, over the limit of " + std::to_string(max_bytes));
   }
   std::uint8_t* dst = place(out_size);
   std::size_t i = 0;
   if (digits.size() % 2 == 1) {  // n digits -> ceil(n/2) bytes; the first digit stands alone
     const int v = hex_value(digits[0]);
-    if (v < 0) return protocol_error("invalid hex digit at position 0");
+    if (v < 0) return protocol_error(ErrorCode::hex_digit, "invalid hex digit at position 0");
     *dst++ = static_cast<std::uint8_t>(v);
     i = 1;
   }
@@ -75,7 +73,8 @@ Result<std::size_t> decode_hex_digits(std::string_view digits, std::size_t max_b
     const int hi = hex_value(digits[i]);
     const int lo = hex_value(digits[i + 1]);
     if ((hi | lo) < 0) {
-      return protocol_error("invalid hex digit at position " + std::to_string(hi < 0 ? i : i + 1));
+      return protocol_error(ErrorCode::hex_digit,
+                            "invalid hex digit at position " + std::to_string(hi < 0 ? i : i + 1));
     }
     *dst++ = static_cast<std::uint8_t>((hi << 4) | lo);
   }
@@ -85,16 +84,20 @@ Result<std::size_t> decode_hex_digits(std::string_view digits, std::size_t max_b
 template <typename Place>
 Result<std::size_t> decode_base64_digits(std::string_view text, std::size_t max_bytes,
                                          Place&& place) {
-  if (text.empty()) return protocol_error("base64 value has no characters after 0b");
-  if (text.size() % 4 != 0) return protocol_error("base64 value length is not a multiple of 4");
+  if (text.empty())
+    return protocol_error(ErrorCode::base64_empty, "base64 value has no characters after 0b");
+  if (text.size() % 4 != 0)
+    return protocol_error(ErrorCode::base64_length, "base64 value length is not a multiple of 4");
   std::size_t padding = 0;
   if (text[text.size() - 1] == '=') padding = (text[text.size() - 2] == '=') ? 2 : 1;
   const std::size_t out_size = text.size() / 4 * 3 - padding;
   if (out_size > max_bytes) {
-    return protocol_error("base64 value decodes to " + std::to_string(out_size) +
-                          " bytes, over the limit of " + std::to_string(max_bytes));
+    return protocol_error(ErrorCode::binary_too_long,
+                          "base64 value decodes to " + std::to_string(out_size) +
+                              " bytes, over the limit of " + std::to_string(max_bytes));
   }
-  if (out_size == 0) return protocol_error("base64 value decodes to no bytes");
+  if (out_size == 0)
+    return protocol_error(ErrorCode::base64_empty, "base64 value decodes to no bytes");
   std::uint8_t* dst = place(out_size);
   for (std::size_t i = 0; i < text.size(); i += 4) {
     const bool last = i + 4 == text.size();
@@ -107,7 +110,8 @@ Result<std::size_t> decode_base64_digits(std::string_view text, std::size_t max_
       }
       v[j] = base64_value(c);
       if (v[j] < 0)
-        return protocol_error("invalid base64 character at position " + std::to_string(i + j));
+        return protocol_error(ErrorCode::base64_character,
+                              "invalid base64 character at position " + std::to_string(i + j));
     }
     const std::uint32_t group =
         (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
@@ -117,7 +121,8 @@ Result<std::size_t> decode_base64_digits(std::string_view text, std::size_t max_
     if (!last || padding < 1) *dst++ = static_cast<std::uint8_t>(group);
     if (last &&
         ((padding == 1 && (group & 0xff) != 0) || (padding == 2 && (group & 0xffff) != 0))) {
-      return protocol_error("base64 value has non-zero bits in its padding (not canonical)");
+      return protocol_error(ErrorCode::base64_padding,
+                            "base64 value has non-zero bits in its padding (not canonical)");
     }
   }
   return out_size;
@@ -138,7 +143,8 @@ Result<BinaryEncoding> binary_encoding_of(std::string_view value) {
     if (value[1] == 'x' || value[1] == 'X') return BinaryEncoding::hex;
     if (value[1] == 'b' || value[1] == 'B') return BinaryEncoding::base64;
   }
-  return protocol_error("binary value lacks a 0x (hex) or 0b (base64) prefix");
+  return protocol_error(ErrorCode::binary_prefix,
+                        "binary value lacks a 0x (hex) or 0b (base64) prefix");
 }
 
 Result<SecureBytes> decode_binary(std::string_view value, std::size_t max_bytes) {
@@ -202,26 +208,31 @@ std::string encode_binary(ByteView bytes, BinaryEncoding encoding) {
 }
 
 Result<std::uint32_t> parse_number(std::string_view value, std::uint32_t max) {
-  if (value.empty()) return protocol_error("empty number");
+  if (value.empty()) return protocol_error(ErrorCode::number_empty, "empty number");
   std::uint64_t n = 0;
   if (value.size() >= 2 && value[0] == '0' && (value[1] == 'x' || value[1] == 'X')) {
     const std::string_view digits = value.substr(2);
-    if (digits.empty()) return protocol_error("hex number has no digits after 0x");
+    if (digits.empty())
+      return protocol_error(ErrorCode::number_empty, "hex number has no digits after 0x");
     for (const char c : digits) {
       const int v = hex_value(c);
-      if (v < 0) return protocol_error("invalid hex digit in number");
+      if (v < 0) return protocol_error(ErrorCode::number_character, "invalid hex digit in number");
       n = n * 16 + static_cast<std::uint64_t>(v);
       if (n > max)
-        return protocol_error("number out of range (maximum " + std::to_string(max) + ")");
+        return protocol_error(ErrorCode::number_range,
+                              "number out of range (maximum " + std::to_string(max) + ")");
     }
     return static_cast<std::uint32_t>(n);
   }
   if (value.size() > 1 && value[0] == '0')
-    return protocol_error("decimal number has leading zeros");
+    return protocol_error(ErrorCode::number_leading_zero, "decimal number has leading zeros");
   for (const char c : value) {
-    if (c < '0' || c > '9') return protocol_error("invalid character in number");
+    if (c < '0' || c > '9')
+      return protocol_error(ErrorCode::number_character, "invalid character in number");
     n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    if (n > max) return protocol_error("number out of range (maximum " + std::to_string(max) + ")");
+    if (n > max)
+      return protocol_error(ErrorCode::number_range,
+                            "number out of range (maximum " + std::to_string(max) + ")");
   }
   return static_cast<std::uint32_t>(n);
 }

@@ -12,18 +12,23 @@ ChapPolicy ChapPolicy::hardened() {
 }
 
 Result<void> validate_policy(const ChapPolicy& policy) {
-  if (policy.algorithms.empty()) return make_error(ErrorKind::usage, "policy allows no algorithm");
+  if (policy.algorithms.empty())
+    return make_error(ErrorKind::usage, ErrorCode::policy_no_algorithm,
+                      "policy allows no algorithm");
   for (std::size_t i = 0; i < policy.algorithms.size(); ++i) {
     if (std::find(policy.algorithms.begin(), policy.algorithms.begin() + static_cast<long>(i),
                   policy.algorithms[i]) != policy.algorithms.begin() + static_cast<long>(i)) {
-      return make_error(ErrorKind::usage, "policy lists an algorithm twice");
+      return make_error(ErrorKind::usage, ErrorCode::algorithm_listed_twice,
+                        "policy lists an algorithm twice");
     }
   }
   if (policy.challenge_size < 16 || policy.challenge_size > kMaxChallengeBytes) {
-    return make_error(ErrorKind::usage, "challenge size must be 16..1024 bytes");
+    return make_error(ErrorKind::usage, ErrorCode::challenge_size_range,
+                      "challenge size must be 16..1024 bytes");
   }
   if (policy.min_peer_challenge_size < 1 || policy.min_peer_challenge_size > kMaxChallengeBytes) {
-    return make_error(ErrorKind::usage, "minimum peer challenge size must be 1..1024 bytes");
+    return make_error(ErrorKind::usage, ErrorCode::min_peer_challenge_range,
+                      "minimum peer challenge size must be 1..1024 bytes");
   }
   return {};
 }
@@ -37,12 +42,13 @@ std::vector<Algorithm> usable_algorithms(const ChapPolicy& policy, const ChapCry
 }
 
 Result<void> check_secret(const Secret& secret, std::string_view role, const ChapPolicy& policy) {
-  if (secret.empty()) return make_error(ErrorKind::policy, std::string(role) + " is empty");
+  if (secret.empty())
+    return make_error(ErrorKind::policy, ErrorCode::secret_empty, std::string(role) + " is empty");
   if (secret.size() < kMinSecretBytes && !policy.link_protected) {
-    return make_error(ErrorKind::policy,
+    return make_error(ErrorKind::policy, ErrorCode::secret_too_short,
                       std::string(role) + " is " + std::to_string(secret.size()) +
                           " bytes; RFC 7143 §9.2.1 requires at least 12 bytes (96 bits) unless "
-                          "the link is protected by IPsec (link_protected / --link-protected)");
+                          "the link is protected by IPsec");
   }
   return {};
 }

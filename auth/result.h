@@ -10,10 +10,13 @@
 #include <utility>
 #include <variant>
 
+#include "auth/error_code.h"
+
 namespace multichap {
 
-// What went wrong, in the terms a caller branches on. The message is for the local log only:
-// it never contains secret material, and a peer only ever learns "authentication failed".
+// What went wrong, in the terms a caller branches on: the kind (the class of failure) and the
+// code (the reason, auth/error_code.h). The message is for the local log only: it never contains
+// secret material, names no CLI option, and a peer only ever learns "authentication failed".
 enum class ErrorKind {
   protocol,        // the peer sent something malformed or out of order
   authentication,  // the peer's credentials were wrong (bad CHAP_R, unknown CHAP_N)
@@ -28,14 +31,38 @@ enum class ErrorKind {
 
 std::string_view error_kind_name(ErrorKind kind);
 
+// The generic code of a kind (ErrorCode::generic_usage for ErrorKind::usage...).
+ErrorCode generic_error_code(ErrorKind kind);
+
 struct Error {
   ErrorKind kind = ErrorKind::internal;
+  ErrorCode code = ErrorCode::generic_internal;
   std::string message;
 };
 
-inline Error make_error(ErrorKind kind, std::string message) {
-  return Error{kind, std::move(message)};
+inline Error make_error(ErrorKind kind, ErrorCode code, std::string message) {
+  return Error{kind, code, std::move(message)};
 }
+
+// The peer sent something malformed or out of order: the one helper for ErrorKind::protocol.
+inline Error protocol_error(ErrorCode code, std::string message) {
+  return make_error(ErrorKind::protocol, code, std::move(message));
+}
+
+// error with "context: " before its message, kind and code kept.
+inline Error with_context(std::string_view context, Error error) {
+  error.message = std::string(context) + ": " + error.message;
+  return error;
+}
+
+#ifndef MULTICHAP_LIBRARY_SOURCE
+// An Error with the generic code of its kind: for callers outside the library that have no reason
+// of their own (the CLI's option errors). The library's own sources are built with
+// MULTICHAP_LIBRARY_SOURCE and cannot call it: every library failure names its code.
+inline Error make_error(ErrorKind kind, std::string message) {
+  return make_error(kind, generic_error_code(kind), std::move(message));
+}
+#endif
 
 // Holds either a T or an Error. Access to value() on an error (or error() on a value) is a
 // programming bug and aborts rather than being undefined.

@@ -145,8 +145,9 @@ Secret Secret::from_bytes(ByteView bytes) {
 Result<Secret> Secret::from_encoded(std::string_view encoded) {
   auto decoded = decode_binary(encoded, kMaxBinaryValueBytes);
   if (!decoded) {
-    return make_error(ErrorKind::usage, "secret is not a valid 0x/0b binary value: " +
-                                            std::string(error_kind_name(decoded.error().kind)));
+    return make_error(ErrorKind::usage, ErrorCode::secret_encoding,
+                      "secret is not a valid 0x/0b binary value: " +
+                          std::string(error_kind_name(decoded.error().kind)));
   }
   Secret s;
   s.m_bytes = std::move(decoded).value();

@@ -25,10 +25,6 @@ bool valid_key_char(char c) {
   return kKeyChars[static_cast<unsigned char>(c)];
 }
 
-Error protocol_error(std::string message) {
-  return make_error(ErrorKind::protocol, std::move(message));
-}
-
 // Key names are short and many share a prefix (CHAP_A, CHAP_I, CHAP_C...): compare the lengths,
 // then the last character, which tells them apart, and only then the rest, inline instead of a
 // call to memcmp.
@@ -52,7 +48,9 @@ KeyList::KeyList(std::initializer_list<KeyValue> items) {
 }
 
 Result<void> KeyList::add(std::string key, std::string value) {
-  if (contains(key)) return make_error(ErrorKind::usage, "key '" + key + "' added twice");
+  if (contains(key))
+    return make_error(ErrorKind::usage, ErrorCode::key_added_twice,
+                      "key '" + key + "' added twice");
   m_items.push_back({std::move(key), std::move(value)});
   return {};
 }
@@ -116,17 +114,20 @@ Result<KeyList> parse_text(ByteView segment) {
   while (!reader.empty()) {
     ByteView pair_bytes;
     if (!reader.read_until('\0', pair_bytes)) {
-      return protocol_error("text segment ends without a NUL after its last key=value pair");
+      return protocol_error(ErrorCode::text_unterminated,
+                            "text segment ends without a NUL after its last key=value pair");
     }
     const std::string_view pair(reinterpret_cast<const char*>(pair_bytes.data()),
                                 pair_bytes.size());
     const std::size_t eq = pair.find('=');
-    if (eq == std::string_view::npos) return protocol_error("key=value pair without '='");
+    if (eq == std::string_view::npos)
+      return protocol_error(ErrorCode::text_pair_without_equals, "key=value pair without '='");
     const std::string_view key = pair.substr(0, eq);
     const std::string_view value = pair.substr(eq + 1);
-    if (key.empty()) return protocol_error("empty key name");
+    if (key.empty()) return protocol_error(ErrorCode::text_key_empty, "empty key name");
     if (key.size() > kMaxKeyNameBytes) {
-      return protocol_error("key name longer than " + std::to_string(kMaxKeyNameBytes) + " bytes");
+      return protocol_error(ErrorCode::text_key_too_long,
+                            "key name longer than " + std::to_string(kMaxKeyNameBytes) + " bytes");
     }
     std::uint64_t digest = key.size();
     bool valid = true;
@@ -134,10 +135,12 @@ Result<KeyList> parse_text(ByteView segment) {
       valid &= valid_key_char(c);
       digest = digest * 131 + static_cast<unsigned char>(c);
     }
-    if (!valid) return protocol_error("key name with an invalid character");
+    if (!valid)
+      return protocol_error(ErrorCode::text_key_character, "key name with an invalid character");
     if (value.size() > max_value_bytes(key)) {
-      return protocol_error("value of " + std::string(key) + " longer than " +
-                            std::to_string(max_value_bytes(key)) + " bytes");
+      return protocol_error(ErrorCode::text_value_too_long,
+                            "value of " + std::string(key) + " longer than " +
+                                std::to_string(max_value_bytes(key)) + " bytes");
     }
     bool duplicate = false;
     const std::size_t count = keys.m_items.size();
@@ -151,7 +154,8 @@ Result<KeyList> parse_text(ByteView segment) {
       if (seen.empty()) seen.insert(first.begin(), first.end());
       duplicate = !seen.insert(key).second;
     }
-    if (duplicate) return protocol_error("duplicate key " + std::string(key));
+    if (duplicate)
+      return protocol_error(ErrorCode::text_duplicate_key, "duplicate key " + std::string(key));
     keys.m_items.push_back({std::string(key), std::string(value)});
   }
   return keys;

@@ -53,10 +53,10 @@ Result<std::shared_ptr<const HashBackend>> make_backend(std::string_view name) {
   std::string built;
   for (const auto& e : entries()) built += (built.empty() ? "" : ", ") + std::string(e.name);
   const bool known = name == "openssl" || name == "botan";
-  return make_error(ErrorKind::usage,
-                    "backend '" + std::string(name) + "' " +
-                        (known ? "was not built into this binary" : "is unknown") +
-                        " (built: " + built + ")");
+  return make_error(
+      ErrorKind::usage, known ? ErrorCode::backend_not_built : ErrorCode::backend_unknown,
+      "backend '" + std::string(name) + "' " +
+          (known ? "was not built into this binary" : "is unknown") + " (built: " + built + ")");
 }
 
 std::unique_ptr<RawDigest> make_raw_digest(std::string_view name, Algorithm alg) {

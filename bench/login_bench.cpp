@@ -269,7 +269,9 @@ class LoadClient {
         out = login->take_output();
         asio::async_write(socket, asio::buffer(out),
                           [self = shared_from_this()](const asio::error_code& error, std::size_t) {
-                            if (error) self->login->transport_failed(Error{ErrorKind::io, "write"});
+                            if (error)
+                              self->login->transport_failed(
+                                  Error{ErrorKind::io, ErrorCode::write_failed, "write"});
                             self->pump();
                           });
         return;
@@ -277,7 +279,8 @@ class LoadClient {
       socket.async_read_some(asio::buffer(in), [self = shared_from_this()](
                                                    const asio::error_code& error, std::size_t n) {
         if (error) {
-          self->login->transport_failed(Error{ErrorKind::io, error.message()});
+          self->login->transport_failed(
+              Error{ErrorKind::io, ErrorCode::read_failed, error.message()});
         } else {
           self->login->receive(ByteView(self->in.data(), n));
         }

@@ -28,6 +28,7 @@ using multichap::ChapInitiatorConfig;
 using multichap::ChapTarget;
 using multichap::ChapTargetConfig;
 using multichap::Error;
+using multichap::ErrorCode;
 using multichap::ErrorKind;
 using multichap::HashBackend;
 using multichap::KeyList;
@@ -297,7 +298,7 @@ class CallbackProvider final : public multichap::SecretProvider {
           m_fn(m_ctx, chap_n.c_str(), initiator.c_str(), buffer.data(), buffer.size(), &len);
       if (s == MULTICHAP_OK) {
         if (len == 0 || len > buffer.size()) {
-          return multichap::make_error(ErrorKind::internal,
+          return multichap::make_error(ErrorKind::internal, ErrorCode::callback_secret_length,
                                        "lookup callback returned a secret length of " +
                                            std::to_string(len) + " for a buffer of " +
                                            std::to_string(buffer.size()));
@@ -312,9 +313,10 @@ class CallbackProvider final : public multichap::SecretProvider {
         continue;
       }
       return multichap::make_error(
-          ErrorKind::internal, std::string("lookup callback returned ") + multichap_status_name(s));
+          ErrorKind::internal, ErrorCode::callback_failed,
+          std::string("lookup callback returned ") + multichap_status_name(s));
     }
-    return multichap::make_error(ErrorKind::internal,
+    return multichap::make_error(ErrorKind::internal, ErrorCode::callback_buffer_twice,
                                  "lookup callback asked for a larger buffer "
                                  "twice");
   }

@@ -13,17 +13,19 @@ Result<std::vector<DiscoveredTarget>> parse_send_targets(ByteView text) {
     if (pair.empty()) continue;  // padding, or a stray NUL
     const auto eq = pair.find('=');
     if (eq == std::string::npos)
-      return make_error(ErrorKind::protocol, "SendTargets answer holds a pair without '='");
+      return protocol_error(ErrorCode::send_targets_pair,
+                            "SendTargets answer holds a pair without '='");
     const std::string key = pair.substr(0, eq);
     std::string value = pair.substr(eq + 1);
     if (key == "TargetName") {
       if (value.empty())
-        return make_error(ErrorKind::protocol, "SendTargets answer holds an empty TargetName");
+        return protocol_error(ErrorCode::send_targets_empty_name,
+                              "SendTargets answer holds an empty TargetName");
       targets.push_back(DiscoveredTarget{std::move(value), {}});
     } else if (key == "TargetAddress") {
       if (targets.empty()) {
-        return make_error(ErrorKind::protocol,
-                          "SendTargets answer holds a TargetAddress before any TargetName");
+        return protocol_error(ErrorCode::send_targets_address_first,
+                              "SendTargets answer holds a TargetAddress before any TargetName");
       }
       targets.back().addresses.push_back(std::move(value));
     }

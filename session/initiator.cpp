@@ -19,14 +19,19 @@ InitiatorSession::~InitiatorSession() = default;
 
 Result<std::unique_ptr<InitiatorSession>> InitiatorSession::create(
     InitiatorOptions options, std::unique_ptr<InitiatorAuthenticator> auth) {
-  if (!auth) return make_error(ErrorKind::usage, "an initiator session needs an authenticator");
+  if (!auth)
+    return make_error(ErrorKind::usage, ErrorCode::config_missing,
+                      "an initiator session needs an authenticator");
   if (options.session_type == "Normal" && options.target_name.empty()) {
-    return make_error(ErrorKind::usage, "a Normal session needs a target name (IQN)");
+    return make_error(ErrorKind::usage, ErrorCode::target_name_missing,
+                      "a Normal session needs a target name (IQN)");
   }
   if (options.initiator_name.empty())
-    return make_error(ErrorKind::usage, "initiator name is empty");
+    return make_error(ErrorKind::usage, ErrorCode::initiator_name_missing,
+                      "initiator name is empty");
   if (options.max_attempts == 0)
-    return make_error(ErrorKind::usage, "at least one login attempt is needed");
+    return make_error(ErrorKind::usage, ErrorCode::max_attempts_zero,
+                      "at least one login attempt is needed");
   // ISID type 10b "random" (RFC 7143 §11.12.5): A=0, B and C random, qualifier D=0.
   Isid isid{};
   std::uint8_t random[3];
@@ -99,9 +104,11 @@ std::string InitiatorSession::memory_key() const {
 }
 
 Result<void> InitiatorSession::login() {
-  if (!m_connections.empty()) return make_error(ErrorKind::usage, "session is already logged in");
+  if (!m_connections.empty())
+    return make_error(ErrorKind::usage, ErrorCode::already_logged_in,
+                      "session is already logged in");
   Endpoint portal = m_options.portal;
-  Error last = make_error(ErrorKind::internal, "no attempt made");
+  Error last = make_error(ErrorKind::internal, ErrorCode::generic_internal, "no attempt made");
   const ChapNumbering numbering = m_auth->config().policy.numbering;
   OfferFallback plan(m_auth->usable());
   (void)plan.start_from(m_auth->offer());  // an offer narrowed by the caller
@@ -142,8 +149,9 @@ Result<void> InitiatorSession::login() {
       return {};
     }
     link.conn.close();
-    last =
-        failure ? failure->error : make_error(ErrorKind::internal, "login failed without a reason");
+    last = failure ? failure->error
+                   : make_error(ErrorKind::internal, ErrorCode::generic_internal,
+                                "login failed without a reason");
     note("attempt " + std::to_string(m_attempts) + " failed: " + last.message);
     if (failure && failure->refusal != OfferRefusal::none && m_options.offer_fallback) {
       const std::vector<Algorithm> refused = m_auth->offer();
@@ -168,15 +176,17 @@ Result<void> InitiatorSession::login() {
 
 Result<std::uint16_t> InitiatorSession::add_connection() {
   if (m_connections.empty() || m_tsih == 0)
-    return make_error(ErrorKind::usage, "add_connection needs a logged-in session");
+    return make_error(ErrorKind::usage, ErrorCode::not_logged_in,
+                      "add_connection needs a logged-in session");
   // RFC 7143 §13.2: the session may not exceed the MaxConnections the leading login negotiated
   // (tgt, for one, answers 1 and would otherwise let the extra connection in).
   if (const std::string* max = m_negotiated.find("MaxConnections")) {
     const auto limit = parse_number(*max, 65535);
     if (limit && m_connections.size() >= *limit) {
-      return make_error(ErrorKind::policy, "the target allows " + *max +
-                                               " connection(s) per session (MaxConnections=" +
-                                               *max + "): not adding another");
+      return make_error(ErrorKind::policy, ErrorCode::max_connections_reached,
+                        "the target allows " + *max +
+                            " connection(s) per session (MaxConnections=" + *max +
+                            "): not adding another");
     }
   }
   const std::uint16_t cid = m_next_cid++;
@@ -198,7 +208,8 @@ Result<std::vector<DiscoveredTarget>> InitiatorSession::send_targets(std::string
   constexpr int kMaxPdus = 256;
   const auto it = m_connections.find(0);
   if (it == m_connections.end() || m_options.session_type != "Discovery")
-    return make_error(ErrorKind::usage, "SendTargets needs a logged-in Discovery session");
+    return make_error(ErrorKind::usage, ErrorCode::not_logged_in,
+                      "SendTargets needs a logged-in Discovery session");
   Link& link = it->second;
   TextRequest req;
   req.itt = ++m_itt;
@@ -212,16 +223,19 @@ Result<std::vector<DiscoveredTarget>> InitiatorSession::send_targets(std::string
   Bytes answer;
   for (int n = 0;; ++n) {
     if (n == kMaxPdus)
-      return make_error(ErrorKind::protocol, "SendTargets answer spans over 256 PDUs");
+      return protocol_error(ErrorCode::send_targets_too_long,
+                            "SendTargets answer spans over 256 PDUs");
     MULTICHAP_ASSIGN_OR_RETURN(const Pdu pdu, read_pdu(link.conn, 262144, deadline));
     if (pdu.opcode() == static_cast<std::uint8_t>(Opcode::reject))
-      return make_error(ErrorKind::rejected, "the target rejected our SendTargets request");
+      return make_error(ErrorKind::rejected, ErrorCode::send_targets_rejected,
+                        "the target rejected our SendTargets request");
     MULTICHAP_ASSIGN_OR_RETURN(const TextResponse resp, decode_text_response(pdu));
     if (resp.itt != req.itt)
-      return make_error(ErrorKind::protocol, "text response for another task (ITT mismatch)");
+      return protocol_error(ErrorCode::itt_mismatch,
+                            "text response for another task (ITT mismatch)");
     link.exp_stat_sn = resp.stat_sn + 1;
     if (answer.size() + resp.data.size() > kMaxText)
-      return make_error(ErrorKind::protocol, "SendTargets answer over 1 MiB");
+      return protocol_error(ErrorCode::send_targets_too_long, "SendTargets answer over 1 MiB");
     answer.insert(answer.end(), resp.data.begin(), resp.data.end());
     if (resp.final) break;
     // C=1 (or F=0): ask for the rest with an empty request carrying the target's TTT.
@@ -243,7 +257,9 @@ Result<std::vector<DiscoveredTarget>> InitiatorSession::send_targets(std::string
 
 Result<void> InitiatorSession::ping(std::uint16_t cid) {
   const auto it = m_connections.find(cid);
-  if (it == m_connections.end()) return make_error(ErrorKind::usage, "no connection with that CID");
+  if (it == m_connections.end())
+    return make_error(ErrorKind::usage, ErrorCode::connection_unknown,
+                      "no connection with that CID");
   NopOut nop;
   nop.itt = ++m_itt;
   nop.cmd_sn = m_cmd_sn;
@@ -254,7 +270,7 @@ Result<void> InitiatorSession::ping(std::uint16_t cid) {
   MULTICHAP_ASSIGN_OR_RETURN(const Pdu pdu, read_pdu(it->second.conn, 262144, deadline));
   MULTICHAP_ASSIGN_OR_RETURN(const NopIn in, decode_nop_in(pdu));
   if (in.itt != nop.itt || in.data != nop.data)
-    return make_error(ErrorKind::protocol, "NOP-In does not match our ping");
+    return protocol_error(ErrorCode::nop_mismatch, "NOP-In does not match our ping");
   it->second.exp_stat_sn = in.stat_sn + 1;
   return {};
 }
@@ -277,8 +293,8 @@ Result<void> InitiatorSession::logout() {
       MULTICHAP_ASSIGN_OR_RETURN(const Pdu pdu, read_pdu(link.conn, 262144, deadline));
       MULTICHAP_ASSIGN_OR_RETURN(const LogoutResponse resp, decode_logout_response(pdu));
       if (resp.response != 0) {
-        return make_error(ErrorKind::protocol,
-                          "logout refused with response " + std::to_string(resp.response));
+        return protocol_error(ErrorCode::logout_refused,
+                              "logout refused with response " + std::to_string(resp.response));
       }
       return {};
     }();

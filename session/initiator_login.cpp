@@ -140,15 +140,15 @@ void InitiatorLogin::receive(ByteView bytes) {
     const std::uint32_t length = data_length_of(m_in, m_in_pos);
     // Decided on the header alone: nothing but a Login Response of at most 8192 bytes belongs here.
     if (opcode != static_cast<std::uint8_t>(Opcode::login_response)) {
-      fail(
-          make_error(ErrorKind::protocol, "target sent a " + opcode_name(opcode) + " during login"),
-          false);
+      fail(protocol_error(ErrorCode::opcode_unexpected,
+                          "target sent a " + opcode_name(opcode) + " during login"),
+           false);
       break;
     }
     if (length > kDefaultMaxRecvDataSegment) {
-      fail(make_error(ErrorKind::protocol, "DataSegmentLength " + std::to_string(length) +
-                                               " exceeds the limit of " +
-                                               std::to_string(kDefaultMaxRecvDataSegment)),
+      fail(protocol_error(ErrorCode::pdu_data_too_long,
+                          "DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
+                              std::to_string(kDefaultMaxRecvDataSegment)),
            false);
       break;
     }
@@ -183,35 +183,39 @@ void InitiatorLogin::on_pdu(const Pdu& pdu) {
     return;
   }
   if (r.itt != m_params.itt || r.isid != m_params.isid) {
-    fail(make_error(ErrorKind::protocol,
-                    "login response for another task or session (ITT/ISID mismatch)"),
+    fail(protocol_error(ErrorCode::itt_mismatch,
+                        "login response for another task or session (ITT/ISID mismatch)"),
          false);
     return;
   }
   if (r.csg != m_stage) {
-    fail(make_error(ErrorKind::protocol, "login response in another stage than our request"),
+    fail(protocol_error(ErrorCode::login_stage_mismatch,
+                        "login response in another stage than our request"),
          false);
     return;
   }
   if (r.version_active != 0) {
-    fail(make_error(ErrorKind::protocol, "target chose an unknown iSCSI version"), false);
+    fail(protocol_error(ErrorCode::login_version, "target chose an unknown iSCSI version"), false);
     return;
   }
   if (r.transit && !m_params.leading && r.tsih != m_params.tsih) {
-    fail(make_error(ErrorKind::protocol, "target changed the TSIH of a non-leading login"), false);
+    fail(protocol_error(ErrorCode::tsih_changed, "target changed the TSIH of a non-leading login"),
+         false);
     return;
   }
   if (m_wait == Wait::ack) {
     // The target acknowledges each C=1 piece of our request with an empty response.
     if (!r.data.empty() || r.transit) {
-      fail(make_error(ErrorKind::protocol, "target answered a continued request with data"), false);
+      fail(protocol_error(ErrorCode::login_continue_data,
+                          "target answered a continued request with data"),
+           false);
       return;
     }
     send_next_piece();
     return;
   }
   if (auto appended = m_response.append(ByteView(r.data)); !appended) {
-    fail(make_error(ErrorKind::protocol, "login text over 64 KiB"), false);
+    fail(protocol_error(ErrorCode::login_text_too_long, "login text over 64 KiB"), false);
     return;
   }
   if (r.cont) {
@@ -242,29 +246,28 @@ void InitiatorLogin::on_failure_status(const LoginResponse& resp) {
     const std::string* address = keys ? keys->find("TargetAddress") : nullptr;
     auto ep = address != nullptr ? target_address_endpoint(*address) : std::nullopt;
     if (!ep) {
-      fail(make_error(ErrorKind::protocol, "redirect without a usable TargetAddress"), false,
-           refusal);
+      fail(protocol_error(ErrorCode::redirect_address, "redirect without a usable TargetAddress"),
+           false, refusal);
       return;
     }
-    fail(make_error(ErrorKind::rejected, "target redirected us to " + ep->to_string()), true,
-         OfferRefusal::none, ep);
+    fail(make_error(ErrorKind::rejected, ErrorCode::redirected,
+                    "target redirected us to " + ep->to_string()),
+         true, OfferRefusal::none, ep);
     return;
   }
   if (resp.status == status::kAuthenticationFailure) {
-    fail(make_error(ErrorKind::authentication,
+    fail(make_error(ErrorKind::authentication, ErrorCode::target_auth_failed,
                     "authentication failed: the target answered " + status_text(resp.status)),
          false, refusal);
     return;
   }
-  std::string hint;
-  if (refusal == OfferRefusal::sha256_as_7) {
-    // tgt and IET number SHA-1 as CHAP_A 7 and refuse a SHA-256 answer with 0x0200.
-    hint =
-        " (if this is tgt or IET, which take CHAP_A=7 to mean SHA-1, use --legacy-tgt-sha1 or "
-        "leave sha256 out of --algs)";
-  }
+  // tgt and IET number SHA-1 as CHAP_A 7 and refuse a SHA-256 answer with 0x0200: a code of its
+  // own, so that a caller can say what to do (the CLI names its options, tools/error_hints.cpp).
+  const bool sha256_as_7 = refusal == OfferRefusal::sha256_as_7;
   fail(make_error(ErrorKind::rejected,
-                  "the target refused the login: " + status_text(resp.status) + hint),
+                  sha256_as_7 ? ErrorCode::login_refused_sha256_as_7 : ErrorCode::login_refused,
+                  "the target refused the login: " + status_text(resp.status) +
+                      (sha256_as_7 ? " (tgt and IET take CHAP_A=7 to mean SHA-1)" : "")),
        cls == 3, refusal);
 }
 
@@ -272,7 +275,7 @@ void InitiatorLogin::on_complete_response(const LoginResponse& resp) {
   auto keys = parse_text(m_response.bytes());
   m_response.clear();
   if (!keys) {
-    fail(make_error(ErrorKind::protocol, "target's login text: " + keys.error().message), false);
+    fail(with_context("target's login text", keys.error()), false);
     return;
   }
   if (m_params.transcript)
@@ -303,13 +306,14 @@ void InitiatorLogin::on_complete_response(const LoginResponse& resp) {
 
   if (resp.transit && resp.nsg > m_nsg) {
     // RFC 7143 §6.3: the target may not transit further than the initiator asked.
-    fail(make_error(ErrorKind::protocol, "target transited to a later stage than we asked for"),
+    fail(protocol_error(ErrorCode::login_stage_skipped,
+                        "target transited to a later stage than we asked for"),
          false);
     return;
   }
   if (resp.transit) {
     if (m_stage == kSecurityStage && m_auth.state() != AuthStatus::succeeded) {
-      fail(make_error(ErrorKind::authentication,
+      fail(make_error(ErrorKind::authentication, ErrorCode::auth_incomplete,
                       "target left the security stage before authentication completed"),
            false);
       return;
@@ -318,7 +322,7 @@ void InitiatorLogin::on_complete_response(const LoginResponse& resp) {
     if (m_stage == kFullFeaturePhase) {
       if (m_params.leading) {
         if (resp.tsih == 0) {
-          fail(make_error(ErrorKind::protocol, "target assigned TSIH 0"), false);
+          fail(protocol_error(ErrorCode::tsih_zero, "target assigned TSIH 0"), false);
           return;
         }
         m_tsih = resp.tsih;

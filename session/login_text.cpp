@@ -4,7 +4,7 @@ namespace multichap {
 
 Result<void> TextAssembler::append(ByteView data) {
   if (m_text.size() + data.size() > m_limit) {
-    return make_error(ErrorKind::policy,
+    return make_error(ErrorKind::policy, ErrorCode::login_text_too_long,
                       "login text over " + std::to_string(m_limit / 1024) + " KiB");
   }
   m_text.append(reinterpret_cast<const char*>(data.data()), data.size());

@@ -176,9 +176,9 @@ Result<void> check_operational_answers(const KeyList& offered, const KeyList& re
       continue;
     }
     if (!admitted(*rule, *offered.find(kv.key), kv.value)) {
-      return make_error(ErrorKind::protocol,
-                        "target answered " + kv.key + "=" + kv.value.substr(0, 64) +
-                            ", which the key's selection rule does not admit for our offer");
+      return protocol_error(ErrorCode::operational_answer_invalid,
+                            "target answered " + kv.key + "=" + kv.value.substr(0, 64) +
+                                ", which the key's selection rule does not admit for our offer");
     }
     negotiated.set(kv.key, kv.value);
   }

@@ -21,14 +21,12 @@ void put32(std::uint8_t* p, std::uint32_t v) {
   p[2] = static_cast<std::uint8_t>(v >> 8);
   p[3] = static_cast<std::uint8_t>(v);
 }
-Error protocol_error(std::string message) {
-  return make_error(ErrorKind::protocol, std::move(message));
-}
 
 Result<void> expect_opcode(const Pdu& pdu, Opcode opcode) {
   if (pdu.opcode() != static_cast<std::uint8_t>(opcode)) {
-    return protocol_error("expected a " + opcode_name(static_cast<std::uint8_t>(opcode)) +
-                          " PDU, got " + opcode_name(pdu.opcode()));
+    return protocol_error(ErrorCode::opcode_unexpected,
+                          "expected a " + opcode_name(static_cast<std::uint8_t>(opcode)) +
+                              " PDU, got " + opcode_name(pdu.opcode()));
   }
   return {};
 }
@@ -44,13 +42,19 @@ Result<void> check_stages(std::uint8_t flags) {
   const bool cont = (flags & 0x40) != 0;
   const std::uint8_t csg = (flags >> 2) & 3;
   const std::uint8_t nsg = flags & 3;
-  if (transit && cont) return protocol_error("login PDU has both T and C set");
-  if (csg == 2) return protocol_error("login PDU has reserved CSG 2");
+  if (transit && cont)
+    return protocol_error(ErrorCode::login_t_and_c, "login PDU has both T and C set");
+  if (csg == 2)
+    return protocol_error(ErrorCode::login_reserved_stage, "login PDU has reserved CSG 2");
   // The full feature phase is where a login leads, never a stage a login PDU is in.
-  if (csg == kFullFeaturePhase) return protocol_error("login PDU has CSG 3 (full feature phase)");
-  if (transit && nsg == 2) return protocol_error("login PDU has reserved NSG 2");
+  if (csg == kFullFeaturePhase)
+    return protocol_error(ErrorCode::login_csg_full_feature,
+                          "login PDU has CSG 3 (full feature phase)");
+  if (transit && nsg == 2)
+    return protocol_error(ErrorCode::login_reserved_stage, "login PDU has reserved NSG 2");
   if (transit && nsg <= csg)
-    return protocol_error("login PDU transits to a stage not after the current one");
+    return protocol_error(ErrorCode::login_stage_backwards,
+                          "login PDU transits to a stage not after the current one");
   return {};
 }
 
@@ -190,23 +194,27 @@ Result<Pdu> parse_pdu(ByteView wire, std::uint32_t max_data) {
   ByteReader reader(wire);
   ByteView header;
   if (!reader.read_bytes(kBhsSize, header))
-    return protocol_error("PDU shorter than its 48-byte header");
+    return protocol_error(ErrorCode::pdu_truncated, "PDU shorter than its 48-byte header");
   Pdu pdu;
   std::copy(header.begin(), header.end(), pdu.bhs.begin());
   const HeaderFields fields{ByteView(pdu.bhs)};
   const std::size_t ahs = std::size_t{fields.u8(bhs_offset::kTotalAhsLength)} * 4;
   const std::uint32_t length = fields.u24(bhs_offset::kDataSegmentLength);
   if (length > max_data) {
-    return protocol_error("DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
-                          std::to_string(max_data));
+    return protocol_error(ErrorCode::pdu_data_too_long,
+                          "DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
+                              std::to_string(max_data));
   }
   ByteView data;
   if (!reader.skip(ahs) || !reader.read_bytes(length, data)) {
-    return protocol_error("PDU shorter than its AHS and data lengths say");
+    return protocol_error(ErrorCode::pdu_truncated,
+                          "PDU shorter than its AHS and data lengths say");
   }
   const std::size_t padding = (4 - length % 4) % 4;
-  if (!reader.skip(padding)) return protocol_error("PDU lacks its data padding");
-  if (!reader.empty()) return protocol_error("trailing bytes after the PDU");
+  if (!reader.skip(padding))
+    return protocol_error(ErrorCode::pdu_padding, "PDU lacks its data padding");
+  if (!reader.empty())
+    return protocol_error(ErrorCode::pdu_trailing_bytes, "trailing bytes after the PDU");
   pdu.data.assign(data.begin(), data.end());
   return pdu;
 }
@@ -219,8 +227,9 @@ Result<Pdu> read_pdu(Connection& conn, std::uint32_t max_data, Clock::time_point
   const std::size_t ahs = std::size_t{fields.u8(bhs_offset::kTotalAhsLength)} * 4;
   const std::uint32_t length = fields.u24(bhs_offset::kDataSegmentLength);
   if (length > max_data) {
-    return protocol_error("DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
-                          std::to_string(max_data));
+    return protocol_error(ErrorCode::pdu_data_too_long,
+                          "DataSegmentLength " + std::to_string(length) + " exceeds the limit of " +
+                              std::to_string(max_data));
   }
   if (ahs > 0) {
     Bytes discard(ahs);
@@ -293,7 +302,9 @@ Result<LoginRequest> decode_login_request(const Pdu& pdu) {
   const HeaderFields b{ByteView(pdu.bhs)};
   const std::uint8_t flags = b.u8(bhs_offset::kFlags);
   MULTICHAP_GUARD(check_stages(flags));
-  if ((flags & 0x30) != 0) return protocol_error("login request has reserved flag bits set");
+  if ((flags & 0x30) != 0)
+    return protocol_error(ErrorCode::login_reserved_flags,
+                          "login request has reserved flag bits set");
   LoginRequest r;
   r.transit = (flags & 0x80) != 0;
   r.cont = (flags & 0x40) != 0;
@@ -365,7 +376,8 @@ Result<LogoutRequest> decode_logout_request(const Pdu& pdu) {
   MULTICHAP_GUARD(expect_opcode(pdu, Opcode::logout_request));
   const HeaderFields b{ByteView(pdu.bhs)};
   const std::uint8_t flags = b.u8(bhs_offset::kFlags);
-  if ((flags & 0x80) == 0) return protocol_error("logout request without its F bit");
+  if ((flags & 0x80) == 0)
+    return protocol_error(ErrorCode::logout_without_final, "logout request without its F bit");
   LogoutRequest r;
   r.reason = flags & 0x7f;
   r.itt = b.u32(bhs_offset::kItt);
@@ -501,7 +513,8 @@ Result<TextRequest> decode_text_request(const Pdu& pdu) {
   r.immediate = pdu.immediate();
   r.final = (flags & 0x80) != 0;
   r.cont = (flags & 0x40) != 0;
-  if (r.final && r.cont) return protocol_error("text request has both F and C set");
+  if (r.final && r.cont)
+    return protocol_error(ErrorCode::text_f_and_c, "text request has both F and C set");
   r.itt = b.u32(bhs_offset::kItt);
   r.ttt = b.u32(bhs_offset::kTtt);
   r.cmd_sn = b.u32(bhs_offset::kCmdSn);
@@ -517,7 +530,8 @@ Result<TextResponse> decode_text_response(const Pdu& pdu) {
   TextResponse r;
   r.final = (flags & 0x80) != 0;
   r.cont = (flags & 0x40) != 0;
-  if (r.final && r.cont) return protocol_error("text response has both F and C set");
+  if (r.final && r.cont)
+    return protocol_error(ErrorCode::text_f_and_c, "text response has both F and C set");
   r.itt = b.u32(bhs_offset::kItt);
   r.ttt = b.u32(bhs_offset::kTtt);
   r.stat_sn = b.u32(bhs_offset::kStatSn);

@@ -10,10 +10,12 @@ Result<void> SessionRegistry::check_join(const Isid& isid, const std::string& in
   const auto it = m_sessions.find(tsih);
   if (it == m_sessions.end() || it->second.isid != isid ||
       it->second.initiator_name != initiator_name) {
-    return make_error(ErrorKind::rejected, "no session with TSIH " + std::to_string(tsih));
+    return make_error(ErrorKind::rejected, ErrorCode::session_unknown,
+                      "no session with TSIH " + std::to_string(tsih));
   }
   if (it->second.members.size() >= m_max_per_session) {
-    return make_error(ErrorKind::policy, "session already has its maximum of connections");
+    return make_error(ErrorKind::policy, ErrorCode::session_connection_limit,
+                      "session already has its maximum of connections");
   }
   return {};
 }
@@ -28,7 +30,8 @@ Result<SessionJoin> SessionRegistry::join(const Isid& isid, const std::string& i
     // connections with it.
     const auto key = std::make_pair(initiator_name, isid);
     if (m_sessions.size() >= 0xffff && m_by_initiator.count(key) == 0) {
-      return make_error(ErrorKind::policy, "no TSIH left: 65,535 sessions are open");
+      return make_error(ErrorKind::policy, ErrorCode::tsih_exhausted,
+                        "no TSIH left: 65,535 sessions are open");
     }
     if (const auto old = m_by_initiator.find(key); old != m_by_initiator.end()) {
       for (const Member& m : m_sessions[old->second].members) out.displaced.push_back(m.token);
@@ -45,7 +48,7 @@ Result<SessionJoin> SessionRegistry::join(const Isid& isid, const std::string& i
   }
   const auto it = m_sessions.find(tsih);
   if (it == m_sessions.end()) {
-    return make_error(ErrorKind::protocol, "session vanished during login");
+    return protocol_error(ErrorCode::session_vanished, "session vanished during login");
   }
   auto& members = it->second.members;
   const auto same_cid =
@@ -57,7 +60,8 @@ Result<SessionJoin> SessionRegistry::join(const Isid& isid, const std::string& i
     return out;
   }
   if (members.size() >= m_max_per_session) {
-    return make_error(ErrorKind::protocol, "session already has its maximum of connections");
+    return protocol_error(ErrorCode::session_connection_limit,
+                          "session already has its maximum of connections");
   }
   members.push_back(Member{cid, out.seat.token});
   return out;

@@ -297,7 +297,9 @@ class Target::Impl::EventConnection
       });
     });
     if (!queued) {
-      m_machine.lookup_done(make_error(ErrorKind::io, "the lookup queue is full"), Clock::now());
+      m_machine.lookup_done(
+          make_error(ErrorKind::io, ErrorCode::lookup_queue_full, "the lookup queue is full"),
+          Clock::now());
     }
   }
 
@@ -566,7 +568,8 @@ Target::Target(TargetOptions options, std::shared_ptr<const ValidTargetAccess> a
 
 Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
   if (!options.access && options.target_name.empty())
-    return make_error(ErrorKind::usage, "target needs a TargetName (IQN)");
+    return make_error(ErrorKind::usage, ErrorCode::target_name_missing,
+                      "target needs a TargetName (IQN)");
   if (!options.backend) {
     MULTICHAP_ASSIGN_OR_RETURN(options.backend, make_default_backend());
   }
@@ -575,10 +578,12 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
                              ValidTargetAccess::create(options.access, options.backend));
   if (options.max_connections == 0 || options.max_connections_per_session == 0 ||
       options.max_unauthenticated == 0 || options.max_unauthenticated_per_source == 0) {
-    return make_error(ErrorKind::usage, "connection limits must be at least 1");
+    return make_error(ErrorKind::usage, ErrorCode::connection_limit_zero,
+                      "connection limits must be at least 1");
   }
   if (options.login_timeout.count() <= 0) {
-    return make_error(ErrorKind::usage, "the login deadline must be positive");
+    return make_error(ErrorKind::usage, ErrorCode::login_timeout_zero,
+                      "the login deadline must be positive");
   }
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   return std::unique_ptr<Target>(new Target(std::move(options), std::move(access)));
@@ -597,7 +602,8 @@ Result<void> validate_access(const TargetAccess& access, const HashBackend& back
 }
 
 Result<void> Target::reload(std::shared_ptr<const TargetAccess> access) {
-  if (!access) return make_error(ErrorKind::usage, "reload needs a configuration");
+  if (!access)
+    return make_error(ErrorKind::usage, ErrorCode::config_missing, "reload needs a configuration");
   MULTICHAP_ASSIGN_OR_RETURN(auto valid,
                              ValidTargetAccess::create(std::move(access), m_impl->options.backend));
   std::lock_guard<std::mutex> lock(m_impl->access_mutex);
@@ -618,7 +624,8 @@ Result<std::uint16_t> Target::listen(const Endpoint& endpoint) {
                          ec);
   if (ec) {
     m_impl->portals.pop_back();
-    return make_error(ErrorKind::io, "cannot adopt the listening socket: " + ec.message());
+    return make_error(ErrorKind::io, ErrorCode::listen_failed,
+                      "cannot adopt the listening socket: " + ec.message());
   }
   // Set once here: Linux copies TCP_NODELAY to every connection accepted from this socket, so a
   // connection costs no setsockopt() of its own.

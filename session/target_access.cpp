@@ -39,27 +39,31 @@ std::string TargetAccess::send_targets_text(const std::vector<const TargetEntry*
 Result<std::shared_ptr<const ValidTargetAccess>> ValidTargetAccess::create(
     std::shared_ptr<const TargetAccess> access, std::shared_ptr<const ChapCrypto> crypto) {
   if (!access || !crypto) {
-    return make_error(ErrorKind::usage, "target access needs a configuration and a backend");
+    return make_error(ErrorKind::usage, ErrorCode::config_missing,
+                      "target access needs a configuration and a backend");
   }
-  if (access->targets.empty()) return make_error(ErrorKind::usage, "no target to serve");
+  if (access->targets.empty())
+    return make_error(ErrorKind::usage, ErrorCode::no_target, "no target to serve");
   std::shared_ptr<ValidTargetAccess> out(new ValidTargetAccess());
   out->m_chap.reserve(access->targets.size());
   for (const TargetEntry& t : access->targets) {
-    if (t.name.empty()) return make_error(ErrorKind::usage, "a target needs a TargetName (IQN)");
+    if (t.name.empty())
+      return make_error(ErrorKind::usage, ErrorCode::target_name_missing,
+                        "a target needs a TargetName (IQN)");
     if (access->find(t.name) != &t)
-      return make_error(ErrorKind::usage, "target " + t.name + " is listed twice");
+      return make_error(ErrorKind::usage, ErrorCode::target_listed_twice,
+                        "target " + t.name + " is listed twice");
     std::shared_ptr<const ValidChapTargetConfig> valid;
     if (t.chap) {
       auto created = ValidChapTargetConfig::create(t.chap, crypto);
-      if (!created)
-        return make_error(created.error().kind, t.name + ": " + created.error().message);
+      if (!created) return with_context(t.name, created.error());
       valid = std::move(created).value();
     }
     out->m_chap.push_back(std::move(valid));
   }
   if (access->discovery_chap) {
     auto created = ValidChapTargetConfig::create(access->discovery_chap, crypto);
-    if (!created) return make_error(created.error().kind, "discovery: " + created.error().message);
+    if (!created) return with_context("discovery", created.error());
     out->m_discovery_chap = std::move(created).value();
   }
   out->m_access = std::move(access);

@@ -209,7 +209,7 @@ void TargetConnection::tick(Clock::time_point now) {
   }
   if (m_phase == Phase::lookup && now >= m_lookup_deadline && now < m_deadline) {
     lookup_done(
-        make_error(ErrorKind::timeout,
+        make_error(ErrorKind::timeout, ErrorCode::secret_lookup_timeout,
                    "timed out after " + std::to_string(m_options.lookup_timeout.count()) + " ms"),
         now);
     return;

@@ -39,12 +39,13 @@ Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_por
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos)
-      return make_error(ErrorKind::usage, "unbalanced '[' in address");
+      return make_error(ErrorKind::usage, ErrorCode::address_syntax, "unbalanced '[' in address");
     ep.host = std::string(text.substr(1, close - 1));
     const auto rest = text.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':')
-        return make_error(ErrorKind::usage, "expected ':' after ']' in address");
+        return make_error(ErrorKind::usage, ErrorCode::address_syntax,
+                          "expected ':' after ']' in address");
       port_text = rest.substr(1);
     }
   } else {
@@ -53,18 +54,21 @@ Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_por
     if (colon != std::string_view::npos) port_text = text.substr(colon + 1);
   }
   if (ep.host.empty())
-    return make_error(ErrorKind::usage, "address '" + std::string(text) + "' has no host");
+    return make_error(ErrorKind::usage, ErrorCode::address_no_host,
+                      "address '" + std::string(text) + "' has no host");
   ep.port = default_port;
   if (!port_text.empty()) {
     unsigned long port = 0;
     for (const char c : port_text) {
       if (c < '0' || c > '9' || port > 65535) {
-        return make_error(ErrorKind::usage, "bad port in address '" + std::string(text) + "'");
+        return make_error(ErrorKind::usage, ErrorCode::address_port,
+                          "bad port in address '" + std::string(text) + "'");
       }
       port = port * 10 + static_cast<unsigned long>(c - '0');
     }
     if (port > 65535)
-      return make_error(ErrorKind::usage, "bad port in address '" + std::string(text) + "'");
+      return make_error(ErrorKind::usage, ErrorCode::address_port,
+                        "bad port in address '" + std::string(text) + "'");
     ep.port = static_cast<std::uint16_t>(port);
   }
   return ep;
@@ -122,19 +126,21 @@ Result<Connection> Connection::connect(const Endpoint& endpoint, Millis timeout)
   addrinfo* list = nullptr;
   const std::string port = std::to_string(endpoint.port);
   if (const int rc = getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &list); rc != 0) {
-    return make_error(ErrorKind::io, "cannot resolve '" + endpoint.host + "': " + gai_strerror(rc));
+    return make_error(ErrorKind::io, ErrorCode::resolve_failed,
+                      "cannot resolve '" + endpoint.host + "': " + gai_strerror(rc));
   }
   const auto deadline = Clock::now() + timeout;
-  Error last = make_error(ErrorKind::io, "no address for " + endpoint.to_string());
+  Error last = make_error(ErrorKind::io, ErrorCode::resolve_failed,
+                          "no address for " + endpoint.to_string());
   for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
     Connection conn(
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
     if (!conn.is_open()) {
-      last = make_error(ErrorKind::io, "socket: " + errno_text(errno));
+      last = make_error(ErrorKind::io, ErrorCode::socket_failed, "socket: " + errno_text(errno));
       continue;
     }
     if (::connect(conn.m_fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last = make_error(ErrorKind::io,
+      last = make_error(ErrorKind::io, ErrorCode::connect_failed,
                         "connect to " + endpoint.to_string() + ": " + errno_text(errno));
       continue;
     }
@@ -143,15 +149,16 @@ Result<Connection> Connection::connect(const Endpoint& endpoint, Millis timeout)
     while ((ready = ::poll(&pfd, 1, remaining_ms(deadline))) == 0 && Clock::now() < deadline) {
     }
     if (ready <= 0) {
-      last = make_error(ErrorKind::timeout, "connect to " + endpoint.to_string() + " timed out");
+      last = make_error(ErrorKind::timeout, ErrorCode::connect_timeout,
+                        "connect to " + endpoint.to_string() + " timed out");
       continue;
     }
     int err = 0;
     socklen_t len = sizeof(err);
     getsockopt(conn.m_fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      last =
-          make_error(ErrorKind::io, "connect to " + endpoint.to_string() + ": " + errno_text(err));
+      last = make_error(ErrorKind::io, ErrorCode::connect_failed,
+                        "connect to " + endpoint.to_string() + ": " + errno_text(err));
       continue;
     }
     const int one = 1;
@@ -167,18 +174,21 @@ Result<void> Connection::read_exact(MutableByteView out, Clock::time_point deadl
                                     const std::atomic<bool>* stop) {
   std::size_t done = 0;
   while (done < out.size()) {
-    if (stop != nullptr && stop->load()) return make_error(ErrorKind::io, "stopped");
+    if (stop != nullptr && stop->load())
+      return make_error(ErrorKind::io, ErrorCode::stopped, "stopped");
     const ssize_t n = ::recv(m_fd, out.data() + done, out.size() - done, 0);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
       continue;
     }
-    if (n == 0) return make_error(ErrorKind::io, "connection closed by peer");
+    if (n == 0)
+      return make_error(ErrorKind::io, ErrorCode::connection_closed, "connection closed by peer");
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      return make_error(ErrorKind::io, "read: " + errno_text(errno));
+      return make_error(ErrorKind::io, ErrorCode::read_failed, "read: " + errno_text(errno));
     }
-    if (Clock::now() >= deadline) return make_error(ErrorKind::timeout, "read timed out");
+    if (Clock::now() >= deadline)
+      return make_error(ErrorKind::timeout, ErrorCode::read_timeout, "read timed out");
     pollfd pfd{m_fd, POLLIN, 0};
     ::poll(&pfd, 1, remaining_ms(deadline));
   }
@@ -189,12 +199,14 @@ Result<std::size_t> Connection::read_some(MutableByteView out, Clock::time_point
   while (true) {
     const ssize_t n = ::recv(m_fd, out.data(), out.size(), 0);
     if (n > 0) return static_cast<std::size_t>(n);
-    if (n == 0) return make_error(ErrorKind::io, "connection closed by peer");
+    if (n == 0)
+      return make_error(ErrorKind::io, ErrorCode::connection_closed, "connection closed by peer");
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      return make_error(ErrorKind::io, "read: " + errno_text(errno));
+      return make_error(ErrorKind::io, ErrorCode::read_failed, "read: " + errno_text(errno));
     }
-    if (Clock::now() >= deadline) return make_error(ErrorKind::timeout, "read timed out");
+    if (Clock::now() >= deadline)
+      return make_error(ErrorKind::timeout, ErrorCode::read_timeout, "read timed out");
     pollfd pfd{m_fd, POLLIN, 0};
     ::poll(&pfd, 1, remaining_ms(deadline));
   }
@@ -210,9 +222,10 @@ Result<void> Connection::write_all(ByteView data, Clock::time_point deadline) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      return make_error(ErrorKind::io, "write: " + errno_text(errno));
+      return make_error(ErrorKind::io, ErrorCode::write_failed, "write: " + errno_text(errno));
     }
-    if (Clock::now() >= deadline) return make_error(ErrorKind::timeout, "write timed out");
+    if (Clock::now() >= deadline)
+      return make_error(ErrorKind::timeout, ErrorCode::write_timeout, "write timed out");
     pollfd pfd{m_fd, POLLOUT, 0};
     ::poll(&pfd, 1, remaining_ms(deadline));
   }
@@ -227,7 +240,7 @@ Result<Listener> Listener::listen(const Endpoint& endpoint, int backlog) {
   addrinfo* list = nullptr;
   const std::string port = std::to_string(endpoint.port);
   if (const int rc = getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &list); rc != 0) {
-    return make_error(ErrorKind::usage,
+    return make_error(ErrorKind::usage, ErrorCode::resolve_failed,
                       "cannot resolve '" + endpoint.host + "': " + gai_strerror(rc));
   }
   Listener l;
@@ -235,14 +248,14 @@ Result<Listener> Listener::listen(const Endpoint& endpoint, int backlog) {
                     list->ai_protocol);
   if (l.m_fd < 0) {
     freeaddrinfo(list);
-    return make_error(ErrorKind::io, "socket: " + errno_text(errno));
+    return make_error(ErrorKind::io, ErrorCode::socket_failed, "socket: " + errno_text(errno));
   }
   const int one = 1;
   setsockopt(l.m_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (::bind(l.m_fd, list->ai_addr, list->ai_addrlen) != 0 || ::listen(l.m_fd, backlog) != 0) {
     const int err = errno;
     freeaddrinfo(list);
-    return make_error(ErrorKind::io,
+    return make_error(ErrorKind::io, ErrorCode::listen_failed,
                       "cannot listen on " + endpoint.to_string() + ": " + errno_text(err));
   }
   freeaddrinfo(list);
@@ -288,7 +301,7 @@ Result<Connection> Listener::accept(Millis timeout) {
   if (fd < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
       return Connection{};
-    return make_error(ErrorKind::io, "accept: " + errno_text(errno));
+    return make_error(ErrorKind::io, ErrorCode::accept_failed, "accept: " + errno_text(errno));
   }
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -40,10 +40,14 @@ Result<std::vector<Algorithm>> parse_chap_algs(std::string_view value) {
     const std::size_t comma = value.find(',', start);
     const std::string_view item = trim(value.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (item.empty()) return make_error(ErrorKind::usage, "empty item in the list");
+    if (item.empty())
+      return make_error(ErrorKind::usage, ErrorCode::algorithm_list_empty_item,
+                        "empty item in the list");
     MULTICHAP_ASSIGN_OR_RETURN(const Algorithm alg, parse_algorithm(item));
     for (const Algorithm seen : out) {
-      if (seen == alg) return make_error(ErrorKind::usage, "an algorithm listed twice");
+      if (seen == alg)
+        return make_error(ErrorKind::usage, ErrorCode::algorithm_listed_twice,
+                          "an algorithm listed twice");
     }
     out.push_back(alg);
     if (comma == std::string_view::npos) break;
@@ -61,7 +65,8 @@ Result<bool> set_auth(OpenIscsiAuth& auth, std::string_view key, std::string_vie
     } else if (iequals(value, "None")) {
       auth.chap = false;
     } else {
-      return make_error(ErrorKind::usage, "authmethod must be CHAP or None");
+      return make_error(ErrorKind::usage, ErrorCode::config_invalid,
+                        "authmethod must be CHAP or None");
     }
   } else if (key == "username") {
     auth.username = std::string(value);
@@ -73,7 +78,7 @@ Result<bool> set_auth(OpenIscsiAuth& auth, std::string_view key, std::string_vie
     auth.password_in = Secret::from_text(value);
   } else if (key == "chap_algs" && algs_allowed) {
     auto algs = parse_chap_algs(value);
-    if (!algs) return make_error(ErrorKind::usage, "chap_algs: " + algs.error().message);
+    if (!algs) return with_context("chap_algs", algs.error());
     auth.chap_algs = std::move(algs).value();
   } else if (key == "password_length" || key == "password_in_length") {
     // written by old iscsiadm versions beside the password: nothing to do
@@ -132,8 +137,7 @@ Result<void> parse_open_iscsi_settings(std::string_view text, const std::string&
                starts_with(key, "discovery.") || starts_with(key, "iface.")) {
       known = true;  // an open-iscsi setting that is not about authentication
     }
-    if (!known)
-      return make_error(ErrorKind::usage, where + std::string(key) + ": " + known.error().message);
+    if (!known) return with_context(where + std::string(key), known.error());
     if (!*known) into.warnings.push_back(where + "unknown key " + std::string(key) + ", ignored");
   }
   return {};
@@ -141,7 +145,8 @@ Result<void> parse_open_iscsi_settings(std::string_view text, const std::string&
 
 Result<void> read_open_iscsi_settings(const std::string& path, OpenIscsiSettings& into) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorKind::usage, "cannot read '" + path + "'");
+  if (!in)
+    return make_error(ErrorKind::usage, ErrorCode::file_unreadable, "cannot read '" + path + "'");
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto parsed = parse_open_iscsi_settings(content, path, into);
   secure_wipe(content.data(), content.size());

@@ -10,6 +10,7 @@
 #include "auth/encoding.h"
 #include "backends/hash_backend.h"
 #include "tools/commands.h"
+#include "tools/error_hints.h"
 
 namespace multichap::cli {
 
@@ -51,6 +52,7 @@ Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
 
 int report_error(const Error& error) {
   std::cerr << "multichap: " << error.message << "\n";
+  if (const auto hint = cli_hint(error); !hint.empty()) std::cerr << "multichap: " << hint << "\n";
   switch (error.kind) {
     case ErrorKind::usage:
       return kExitUsage;

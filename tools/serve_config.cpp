@@ -29,8 +29,12 @@ class Reader {
     m_dir = slash == std::string::npos ? "." : m_path.substr(0, slash);
   }
 
+  // A usage error at path:line; config_invalid unless the failure has a code of its own.
+  Error error(Line line, ErrorCode code, const std::string& what) const {
+    return make_error(ErrorKind::usage, code, m_path + ":" + std::to_string(line) + ": " + what);
+  }
   Error error(Line line, const std::string& what) const {
-    return make_error(ErrorKind::usage, m_path + ":" + std::to_string(line) + ": " + what);
+    return error(line, ErrorCode::config_invalid, what);
   }
   static Line line_of(const toml::node& node) { return node.source().begin.line; }
 
@@ -99,11 +103,12 @@ class Reader {
       const std::string path = (!file->empty() && (*file)[0] == '/') ? *file : m_dir + "/" + *file;
       struct stat st {};
       if (::stat(path.c_str(), &st) != 0) {
-        return error(line_of(*t.get("secret_file")), what + ": cannot read secret file " + path);
+        return error(line_of(*t.get("secret_file")), ErrorCode::file_unreadable,
+                     what + ": cannot read secret file " + path);
       }
       if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         return error(
-            line_of(*t.get("secret_file")),
+            line_of(*t.get("secret_file")), ErrorCode::secret_file_permissions,
             what + ": secret file " + path + " is accessible to group or other (chmod 600 it)");
       }
       std::ifstream in(path, std::ios::binary);
@@ -155,7 +160,8 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
   toml::parse_result parsed = toml::parse_file(path);
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
-    return reader.error(e.source().begin.line, std::string(e.description()));
+    return reader.error(e.source().begin.line, ErrorCode::config_syntax,
+                        std::string(e.description()));
   }
   const toml::table& root = parsed.table();
   ServeConfig config;
@@ -413,7 +419,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
 Result<void> validate_serve_config(const ServeConfig& config, const std::string& path,
                                    const HashBackend& backend) {
   const auto at = [&](std::uint32_t line, const std::string& what, const Error& e) {
-    return make_error(ErrorKind::usage,
+    return make_error(ErrorKind::usage, e.code,
                       path + ":" + std::to_string(line) + ": " + what + ": " + e.message);
   };
   const auto& targets = config.access->targets;

@@ -110,20 +110,23 @@ class BotanBackend final : public HashBackend {
     try {
       hash = thread_hash(alg);
       if (hash == nullptr)
-        return make_error(ErrorKind::backend, "botan: cannot create hash object");
+        return make_error(ErrorKind::backend, ErrorCode::digest_failed,
+                          "botan: cannot create hash object");
       for (const ByteView& part : parts) hash->update(part.data(), part.size());
       hash->final(out.data());
       return size;
     } catch (const std::exception& e) {
       if (hash != nullptr) hash->clear();
-      return make_error(ErrorKind::backend, std::string("botan: digest failed: ") + e.what());
+      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
+                        std::string("botan: digest failed: ") + e.what());
     }
   }
 
   Result<void> random(MutableByteView out) const override {
     ThreadRandom& state = thread_random();
     if (!state.pool.take(out, &chacha_fill, &state)) {
-      return make_error(ErrorKind::backend, "botan: random generator failed");
+      return make_error(ErrorKind::backend, ErrorCode::random_failed,
+                        "botan: random generator failed");
     }
     return {};
   }
@@ -131,10 +134,11 @@ class BotanBackend final : public HashBackend {
  private:
   [[gnu::cold]] Result<std::size_t> refuse(Algorithm alg) const {
     if (!supports(alg)) {
-      return make_error(ErrorKind::backend,
+      return make_error(ErrorKind::backend, ErrorCode::algorithm_unavailable,
                         "botan: " + std::string(algorithm_name(alg)) + " is not available");
     }
-    return make_error(ErrorKind::backend, "botan: digest output buffer too small");
+    return make_error(ErrorKind::backend, ErrorCode::output_too_small,
+                      "botan: digest output buffer too small");
   }
 
   std::array<bool, kAlgorithmCount> m_supported{};  // by algorithm_index()

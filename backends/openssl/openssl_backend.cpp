@@ -122,8 +122,9 @@ class OpenSslBackend final : public HashBackend {
   Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
                              MutableByteView out) const override {
     if (!supports(alg)) {
-      return make_error(ErrorKind::backend, "openssl: " + std::string(algorithm_name(alg)) +
-                                                " is not available in this OpenSSL configuration");
+      return make_error(ErrorKind::backend, ErrorCode::algorithm_unavailable,
+                        "openssl: " + std::string(algorithm_name(alg)) +
+                            " is not available in this OpenSSL configuration");
     }
     return compute(alg, parts, out);
   }
@@ -132,7 +133,7 @@ class OpenSslBackend final : public HashBackend {
   // thread's pool and handed out once each.
   Result<void> random(MutableByteView out) const override {
     if (!thread_pool().take(out, &rand_bytes, nullptr)) {
-      return make_error(ErrorKind::backend, "openssl: RAND_bytes failed");
+      return make_error(ErrorKind::backend, ErrorCode::random_failed, "openssl: RAND_bytes failed");
     }
     return {};
   }
@@ -158,21 +159,25 @@ class OpenSslBackend final : public HashBackend {
                               MutableByteView out) const {
     const std::size_t size = digest_size(alg);
     if (out.size() < size) {
-      return make_error(ErrorKind::backend, "openssl: digest output buffer too small");
+      return make_error(ErrorKind::backend, ErrorCode::output_too_small,
+                        "openssl: digest output buffer too small");
     }
     EVP_MD_CTX* ctx = thread_context();
     if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_of(alg), nullptr) != 1) {
       ERR_clear_error();
-      return make_error(ErrorKind::backend, "openssl: digest initialisation failed");
+      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
+                        "openssl: digest initialisation failed");
     }
     if (!update(ctx, parts)) {
       ERR_clear_error();
-      return make_error(ErrorKind::backend, "openssl: digest update failed");
+      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
+                        "openssl: digest update failed");
     }
     unsigned int written = 0;
     if (EVP_DigestFinal_ex(ctx, out.data(), &written) != 1 || written != size) {
       ERR_clear_error();
-      return make_error(ErrorKind::backend, "openssl: digest finalisation failed");
+      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
+                        "openssl: digest finalisation failed");
     }
     return size;
   }

@@ -1,4 +1,5 @@
 #include "auth/algorithm.h"
+#include "tests/support/result_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -30,7 +31,7 @@ TEST(AlgorithmTable, ParsesNamesAndNumbers) {
   for (const char* bad : {"", "sha512", "4", "9", "55", "md5 ", "sha-3"}) {
     auto r = parse_algorithm(bad);
     ASSERT_FALSE(r) << bad;
-    EXPECT_EQ(r.error().kind, ErrorKind::usage);
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::usage, ErrorCode::algorithm_unknown));
   }
 }
 

@@ -1,5 +1,5 @@
-// Shared helpers of the CHAP tests: configurations with long-enough distinct secrets, a loop that
-// drives an initiator and a target against each other in memory, and text-segment builders.
+// Helpers of the CHAP tests: a loop that drives an initiator and a target against each other in
+// memory, and text-segment builders. Identities and configurations: tests/support/identities.h.
 #ifndef MULTICHAP_TESTS_AUTH_CHAP_FIXTURES_H
 #define MULTICHAP_TESTS_AUTH_CHAP_FIXTURES_H
 
@@ -11,37 +11,9 @@
 #include <vector>
 
 #include "auth/chap.h"
+#include "tests/support/identities.h"
 
 namespace multichap::test {
-
-inline constexpr std::string_view kInitiatorName = "iqn.2024-01.org.example:initiator";
-inline constexpr std::string_view kInitiatorSecret = "initiator-secret-0123";
-inline constexpr std::string_view kTargetName = "iqn.2024-01.org.example:target";
-inline constexpr std::string_view kTargetSecret = "target-secret-4567";
-
-inline ChapCredentials credentials(std::string_view name, std::string_view secret) {
-  return ChapCredentials{std::string(name), Secret::from_text(secret)};
-}
-
-// An initiator known to the target as kInitiatorName/kInitiatorSecret; mutual adds the target's
-// identity kTargetName/kTargetSecret.
-inline std::shared_ptr<ChapInitiatorConfig> initiator_config(bool mutual, ChapPolicy policy = {}) {
-  auto config = std::make_shared<ChapInitiatorConfig>();
-  config->local = credentials(kInitiatorName, kInitiatorSecret);
-  if (mutual) config->target = credentials(kTargetName, kTargetSecret);
-  config->policy = std::move(policy);
-  return config;
-}
-
-// A target with the one account kInitiatorName; with_identity gives it kTargetName/kTargetSecret
-// so it can answer an initiator's challenge.
-inline std::shared_ptr<ChapTargetConfig> target_config(bool with_identity, ChapPolicy policy = {}) {
-  auto config = std::make_shared<ChapTargetConfig>();
-  config->accounts.push_back(credentials(kInitiatorName, kInitiatorSecret));
-  if (with_identity) config->local = credentials(kTargetName, kTargetSecret);
-  config->policy = std::move(policy);
-  return config;
-}
 
 inline std::unique_ptr<ChapInitiator> make_initiator(std::shared_ptr<const ChapInitiatorConfig> c,
                                                      std::shared_ptr<const ChapCrypto> crypto) {

@@ -17,23 +17,24 @@
 #include "backends/hash_backend.h"
 #include "tests/auth/chap_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
 
 namespace multichap {
 namespace {
 
 using test::credentials;
 using test::initiator_config;
-using test::kInitiatorName;
 using test::kInitiatorSecret;
-using test::kTargetName;
+using test::kInitiatorUser;
 using test::kTargetSecret;
+using test::kTargetUser;
 using test::make_initiator;
 using test::make_target;
 using test::run_exchange;
 using test::target_config;
 
 std::shared_ptr<const HashBackend> default_backend() {
-  return test::backend_or_die(std::string(default_backend_name()));
+  return test::backend_or_fail(std::string(default_backend_name()));
 }
 
 Bytes bytes_of(std::string_view s) {
@@ -75,11 +76,13 @@ class RiggedCrypto final : public ChapCrypto {
   bool supports(Algorithm alg) const override { return m_real->supports(alg); }
   Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
                              MutableByteView out) const override {
-    if (fail_digest) return make_error(ErrorKind::backend, "rigged digest failure");
+    if (fail_digest)
+      return make_error(ErrorKind::backend, ErrorCode::digest_failed, "rigged digest failure");
     return m_real->digest(alg, parts, out);
   }
   Result<void> random(MutableByteView out) const override {
-    if (fail_random) return make_error(ErrorKind::backend, "rigged random failure");
+    if (fail_random)
+      return make_error(ErrorKind::backend, ErrorCode::random_failed, "rigged random failure");
     if (fixed_random) {
       std::memset(out.data(), *fixed_random, out.size());
       return {};
@@ -130,7 +133,7 @@ ChapPolicy policy_with(std::vector<Algorithm> algs) {
 class ChapResponseKnownAnswer : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ChapResponseKnownAnswer, MatchesPublishedDigestsOfAbc) {
-  const auto backend = test::backend_or_die(GetParam());
+  const auto backend = test::backend_or_fail(GetParam());
   const struct {
     Algorithm alg;
     const char* digest;
@@ -159,7 +162,7 @@ class FullExchange : public ::testing::TestWithParam<ExchangeParam> {};
 
 TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
   const auto& [backend_name, alg, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(alg)) GTEST_SKIP() << backend_name << " lacks " << algorithm_name(alg);
 
   auto initiator = make_initiator(initiator_config(mutual, policy_with({alg})), backend);
@@ -178,7 +181,7 @@ TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
   EXPECT_EQ(target->mutual(), mutual);
   EXPECT_FALSE(initiator->authenticated_none());
   EXPECT_FALSE(target->authenticated_none());
-  EXPECT_EQ(target->peer_name(), kInitiatorName);
+  EXPECT_EQ(target->peer_name(), kInitiatorUser);
 
   // The wire: AuthMethod, CHAP_A offer, challenge, response (+ mutual challenge), answer.
   ASSERT_GE(outcome.to_target.size(), 3u);
@@ -191,14 +194,14 @@ TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
   EXPECT_TRUE(parse_number(*challenge.find("CHAP_I"), 255));
   EXPECT_GE(decoded(*challenge.find("CHAP_C")).size(), digest_size(alg));
   const KeyList& response = outcome.to_target[2];
-  EXPECT_EQ(*response.find("CHAP_N"), kInitiatorName);
+  EXPECT_EQ(*response.find("CHAP_N"), kInitiatorUser);
   EXPECT_EQ(decoded(*response.find("CHAP_R")).size(), digest_size(alg));
   EXPECT_EQ(response.contains("CHAP_C"), mutual);
   EXPECT_EQ(response.contains("CHAP_I"), mutual);
   const KeyList& answer = outcome.to_initiator[2];
   if (mutual) {
     EXPECT_GE(decoded(*response.find("CHAP_C")).size(), digest_size(alg));
-    EXPECT_EQ(*answer.find("CHAP_N"), kTargetName);
+    EXPECT_EQ(*answer.find("CHAP_N"), kTargetUser);
     EXPECT_EQ(decoded(*answer.find("CHAP_R")).size(), digest_size(alg));
   } else {
     EXPECT_TRUE(answer.empty());
@@ -214,7 +217,7 @@ TEST_P(FullExchange, SucceedsAndFollowsTheRfc) {
 
 TEST_P(FullExchange, WrongInitiatorSecretFailsAuthenticationAtTheTarget) {
   const auto& [backend_name, alg, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(alg)) GTEST_SKIP();
   auto config = initiator_config(mutual, policy_with({alg}));
   config->local.secret = Secret::from_text("not-the-initiator-secret");
@@ -225,14 +228,16 @@ TEST_P(FullExchange, WrongInitiatorSecretFailsAuthenticationAtTheTarget) {
   const auto outcome = run_exchange(*initiator, *target);
   EXPECT_FALSE(outcome.both_succeeded);
   ASSERT_TRUE(outcome.target_error);
-  EXPECT_EQ(outcome.target_error->kind, ErrorKind::authentication);
+  EXPECT_THAT(outcome.target_error,
+              test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response));
   EXPECT_EQ(target->status(), AuthStatus::failed);
-  EXPECT_EQ(target->failure()->kind, ErrorKind::authentication);
+  EXPECT_THAT(target->failure(),
+              test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response));
 }
 
 TEST_P(FullExchange, WrongTargetSecretFailsAuthenticationAtTheInitiatorWhenMutual) {
   const auto& [backend_name, alg, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(alg)) GTEST_SKIP();
   auto tconfig = target_config(true);
   tconfig->local->secret = Secret::from_text("not-the-target-secret");
@@ -248,7 +253,8 @@ TEST_P(FullExchange, WrongTargetSecretFailsAuthenticationAtTheInitiatorWhenMutua
     return;
   }
   ASSERT_TRUE(outcome.initiator_error);
-  EXPECT_EQ(outcome.initiator_error->kind, ErrorKind::authentication);
+  EXPECT_THAT(outcome.initiator_error,
+              test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response));
   EXPECT_EQ(initiator->status(), AuthStatus::failed);
 }
 
@@ -353,12 +359,16 @@ TEST(Negotiation, TargetPicksTheFirstOfferedAlgorithmItAllows) {
       } else {
         ++rejected;
         ASSERT_TRUE(outcome.target_error) << label;
-        EXPECT_EQ(outcome.target_error->kind, ErrorKind::policy) << label;
+        EXPECT_THAT(outcome.target_error,
+                    test::ResultIs(ErrorKind::policy, ErrorCode::chap_a_unsupported))
+            << label;
         ASSERT_NE(target->reject_keys().find("CHAP_A"), nullptr) << label;
         EXPECT_EQ(*target->reject_keys().find("CHAP_A"), "Reject") << label;
         // The initiator, handed the reject, fails with a policy error too.
         ASSERT_TRUE(outcome.initiator_error) << label;
-        EXPECT_EQ(outcome.initiator_error->kind, ErrorKind::policy) << label;
+        EXPECT_THAT(outcome.initiator_error,
+                    test::ResultIs(ErrorKind::policy, ErrorCode::chap_a_unsupported))
+            << label;
       }
     }
   }
@@ -400,8 +410,7 @@ TEST(Negotiation, InitiatorFailsOnAnAlgorithmItDidNotOffer) {
     auto r = initiator->step(KeyList{
         {"CHAP_A", chap_a_of(chosen)}, {"CHAP_I", "1"}, {"CHAP_C", test::hex_of_size(32, 'a')}});
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, ErrorKind::protocol);
-    EXPECT_NE(r.error().message.find("did not offer"), std::string::npos);
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::chap_a_not_offered));
     EXPECT_EQ(initiator->state(), ChapInitiator::State::failed);
   }
 }
@@ -425,7 +434,7 @@ TEST(Negotiation, HardenedPolicyNeverOffersOrAcceptsMd5OrSha1) {
   ASSERT_TRUE(target->step(KeyList{{"AuthMethod", "CHAP"}}));
   auto r = target->step(KeyList{{"CHAP_A", "5,6"}});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::policy);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::policy, ErrorCode::chap_a_unsupported));
   EXPECT_EQ(*target->reject_keys().find("CHAP_A"), "Reject");
 
   // Hardened on both sides: SHA3-256, mutual.
@@ -444,13 +453,13 @@ TEST(Negotiation, ConfigWithNoUsableAlgorithmIsRefused) {
   legacy_sha256_only.numbering = ChapNumbering::legacy_tgt_sha1;  // SHA-256 has no number there
   auto r = ChapInitiator::create(initiator_config(false, legacy_sha256_only), backend);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::policy);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::policy, ErrorCode::no_usable_algorithm));
   auto t = ChapTarget::create(target_config(false, legacy_sha256_only), backend);
   ASSERT_FALSE(t);
-  EXPECT_EQ(t.error().kind, ErrorKind::policy);
+  EXPECT_THAT(t, test::ResultIs(ErrorKind::policy, ErrorCode::no_usable_algorithm));
   auto empty = ChapInitiator::create(initiator_config(false, policy_with({})), backend);
   ASSERT_FALSE(empty);
-  EXPECT_EQ(empty.error().kind, ErrorKind::usage);
+  EXPECT_THAT(empty, test::ResultIs(ErrorKind::usage, ErrorCode::policy_no_algorithm));
 }
 
 // ================================================================================================
@@ -546,20 +555,19 @@ TEST(Challenge, IdentifierOutsideZeroTo255OrMalformedIsRejected) {
     auto r = initiator->step(
         KeyList{{"CHAP_A", "7"}, {"CHAP_I", bad}, {"CHAP_C", test::hex_of_size(32, '1')}});
     ASSERT_FALSE(r) << "'" << bad << "' accepted";
-    EXPECT_EQ(r.error().kind, ErrorKind::protocol) << bad;
-    EXPECT_NE(r.error().message.find("CHAP_I"), std::string::npos) << r.error().message;
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::chap_i_encoding)) << bad;
 
     // The target checks the initiator's CHAP_I the same way (mutual).
     auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha256);
     ASSERT_NE(target, nullptr);
     auto t = target->step(
-        KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                 {"CHAP_R", response_hex(*backend, Algorithm::sha256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())},
                 {"CHAP_I", bad},
                 {"CHAP_C", test::hex_of_size(32, '1')}});
     ASSERT_FALSE(t) << "'" << bad << "' accepted by the target";
-    EXPECT_EQ(t.error().kind, ErrorKind::protocol) << bad;
+    EXPECT_THAT(t, test::ResultIs(ErrorKind::protocol, ErrorCode::chap_i_encoding)) << bad;
   }
 }
 
@@ -571,13 +579,13 @@ TEST(Challenge, TargetAnswersTheInitiatorsIdentifierInAnyForm) {
     auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha3_256);
     ASSERT_NE(target, nullptr);
     auto r = target->step(
-        KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                 {"CHAP_R", response_hex(*backend, Algorithm::sha3_256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())},
                 {"CHAP_I", text},
                 {"CHAP_C", encode_hex(ichallenge)}});
     ASSERT_TRUE(r) << text << ": " << r.error().message;
-    EXPECT_EQ(*r->find("CHAP_N"), kTargetName);
+    EXPECT_EQ(*r->find("CHAP_N"), kTargetUser);
     EXPECT_EQ(*r->find("CHAP_R"),
               response_hex(*backend, Algorithm::sha3_256, id, kTargetSecret, ichallenge))
         << text;
@@ -591,7 +599,7 @@ TEST(Challenge, TooShortPeerChallengeIsRefusedByPolicy) {
   auto r =
       initiator->step(KeyList{{"CHAP_A", "8"}, {"CHAP_I", "1"}, {"CHAP_C", test::hex_of_size(15)}});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::policy);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::policy, ErrorCode::chap_c_too_short));
 }
 
 // ================================================================================================
@@ -612,9 +620,10 @@ TEST(Response, MustBeExactlyTheDigestSize) {
                                      kInitiatorSecret, target->issued_challenge()));
       r.resize(size, 0);
       auto out =
-          target->step(KeyList{{"CHAP_N", std::string(kInitiatorName)}, {"CHAP_R", encode_hex(r)}});
+          target->step(KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", encode_hex(r)}});
       ASSERT_FALSE(out) << info.name << " accepted " << size << " bytes";
-      EXPECT_EQ(out.error().kind, ErrorKind::protocol) << info.name << " " << size;
+      EXPECT_THAT(out, test::ResultIs(ErrorKind::protocol, ErrorCode::chap_r_length))
+          << info.name << " " << size;
     }
     // The correct value is accepted in hex and in base64.
     for (const BinaryEncoding enc : {BinaryEncoding::hex, BinaryEncoding::base64}) {
@@ -623,7 +632,7 @@ TEST(Response, MustBeExactlyTheDigestSize) {
       const Bytes r = decoded(response_hex(*backend, info.id, target->issued_identifier(),
                                            kInitiatorSecret, target->issued_challenge()));
       auto out = target->step(
-          KeyList{{"CHAP_N", std::string(kInitiatorName)}, {"CHAP_R", encode_binary(r, enc)}});
+          KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", encode_binary(r, enc)}});
       ASSERT_TRUE(out) << info.name << ": " << out.error().message;
       EXPECT_EQ(target->status(), AuthStatus::succeeded);
     }
@@ -638,11 +647,11 @@ TEST(Response, ForTheWrongIdentifierOrChallengeFails) {
     ASSERT_NE(target, nullptr);
     const auto wrong_id = static_cast<std::uint8_t>(target->issued_identifier() + 1);
     auto out =
-        target->step(KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        target->step(KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                              {"CHAP_R", response_hex(*backend, alg, wrong_id, kInitiatorSecret,
                                                      target->issued_challenge())}});
     ASSERT_FALSE(out);
-    EXPECT_EQ(out.error().kind, ErrorKind::authentication);
+    EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response));
   }
   {
     auto target = target_awaiting_response(target_config(false), backend, alg);
@@ -650,11 +659,11 @@ TEST(Response, ForTheWrongIdentifierOrChallengeFails) {
     Bytes other(target->issued_challenge().begin(), target->issued_challenge().end());
     other[0] ^= 1;
     auto out =
-        target->step(KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        target->step(KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                              {"CHAP_R", response_hex(*backend, alg, target->issued_identifier(),
                                                      kInitiatorSecret, other)}});
     ASSERT_FALSE(out);
-    EXPECT_EQ(out.error().kind, ErrorKind::authentication);
+    EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response));
   }
 }
 
@@ -667,14 +676,13 @@ TEST(Reflection, TargetRefusesItsOwnChallengeFromTheInitiator) {
     auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha256);
     ASSERT_NE(target, nullptr);
     auto out = target->step(
-        KeyList{{"CHAP_N", std::string(kInitiatorName)},
+        KeyList{{"CHAP_N", std::string(kInitiatorUser)},
                 {"CHAP_R", response_hex(*backend, Algorithm::sha256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())},
                 {"CHAP_I", std::to_string(target->issued_identifier())},
                 {"CHAP_C", encode_binary(target->issued_challenge(), enc)}});
     ASSERT_FALSE(out);
-    EXPECT_EQ(out.error().kind, ErrorKind::authentication);
-    EXPECT_NE(out.error().message.find("reflect"), std::string::npos) << out.error().message;
+    EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::reflection));
   }
 }
 
@@ -703,12 +711,11 @@ TEST(Reflection, TargetRefusesAResponseComputedWithItsOwnSecret) {
   auto target = target_awaiting_response(target_config(true), backend, Algorithm::sha3_256);
   ASSERT_NE(target, nullptr);
   auto out = target->step(
-      KeyList{{"CHAP_N", std::string(kInitiatorName)},
+      KeyList{{"CHAP_N", std::string(kInitiatorUser)},
               {"CHAP_R", response_hex(*backend, Algorithm::sha3_256, target->issued_identifier(),
                                       kTargetSecret, target->issued_challenge())}});
   ASSERT_FALSE(out);
-  EXPECT_EQ(out.error().kind, ErrorKind::authentication);
-  EXPECT_NE(out.error().message.find("own secret"), std::string::npos) << out.error().message;
+  EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::response_with_own_secret));
 }
 
 TEST(Reflection, InitiatorRefusesAResponseComputedWithItsOwnSecret) {
@@ -721,12 +728,11 @@ TEST(Reflection, InitiatorRefusesAResponseComputedWithItsOwnSecret) {
   ASSERT_TRUE(sent);
   const auto id = static_cast<std::uint8_t>(*parse_number(*sent->find("CHAP_I"), 255));
   auto out = initiator->step(
-      KeyList{{"CHAP_N", std::string(kTargetName)},
+      KeyList{{"CHAP_N", std::string(kTargetUser)},
               {"CHAP_R", response_hex(*backend, Algorithm::sha256, id, kInitiatorSecret,
                                       initiator->issued_challenge())}});
   ASSERT_FALSE(out);
-  EXPECT_EQ(out.error().kind, ErrorKind::authentication);
-  EXPECT_NE(out.error().message.find("own secret"), std::string::npos) << out.error().message;
+  EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::response_with_own_secret));
 }
 
 TEST(SecretRules, SameSecretForBothDirectionsIsRefusedAtConfigTime) {
@@ -735,16 +741,14 @@ TEST(SecretRules, SameSecretForBothDirectionsIsRefusedAtConfigTime) {
   iconfig->target->secret = Secret::from_text(kInitiatorSecret);
   auto i = ChapInitiator::create(iconfig, backend);
   ASSERT_FALSE(i);
-  EXPECT_EQ(i.error().kind, ErrorKind::policy);
-  EXPECT_NE(i.error().message.find("same secret"), std::string::npos) << i.error().message;
+  EXPECT_THAT(i, test::ResultIs(ErrorKind::policy, ErrorCode::same_secret_both_directions));
   EXPECT_FALSE(validate_config(*iconfig, *backend));
 
   auto tconfig = target_config(true);
   tconfig->accounts.push_back(credentials("iqn.other", kTargetSecret));  // a second account
   auto t = ChapTarget::create(tconfig, backend);
   ASSERT_FALSE(t);
-  EXPECT_EQ(t.error().kind, ErrorKind::policy);
-  EXPECT_NE(t.error().message.find("same secret"), std::string::npos) << t.error().message;
+  EXPECT_THAT(t, test::ResultIs(ErrorKind::policy, ErrorCode::same_secret_both_directions));
   EXPECT_EQ(t.error().message.find(kTargetSecret), std::string::npos);
 
   // Distinct secrets are fine.
@@ -763,9 +767,7 @@ TEST(SecretRules, SecretsUnder12BytesNeedAProtectedLink) {
   short_initiator->local.secret = Secret::from_text(eleven);
   auto r = ChapInitiator::create(short_initiator, backend);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::policy);
-  EXPECT_NE(r.error().message.find("12 bytes"), std::string::npos) << r.error().message;
-  EXPECT_NE(r.error().message.find("9.2.1"), std::string::npos) << r.error().message;
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::policy, ErrorCode::secret_too_short));
   EXPECT_EQ(r.error().message.find(eleven), std::string::npos) << "secret leaked into message";
 
   auto short_target_secret = initiator_config(true);
@@ -776,8 +778,7 @@ TEST(SecretRules, SecretsUnder12BytesNeedAProtectedLink) {
   short_account->accounts[0].secret = Secret::from_text(eleven);
   auto t = ChapTarget::create(short_account, backend);
   ASSERT_FALSE(t);
-  EXPECT_EQ(t.error().kind, ErrorKind::policy);
-  EXPECT_NE(t.error().message.find("12 bytes"), std::string::npos);
+  EXPECT_THAT(t, test::ResultIs(ErrorKind::policy, ErrorCode::secret_too_short));
 
   auto short_local = target_config(true);
   short_local->local->secret = Secret::from_text(eleven);
@@ -805,7 +806,7 @@ TEST(SecretRules, SecretsUnder12BytesNeedAProtectedLink) {
   empty->local.secret = Secret();
   auto e = ChapInitiator::create(empty, backend);
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().kind, ErrorKind::policy);
+  EXPECT_THAT(e, test::ResultIs(ErrorKind::policy, ErrorCode::secret_empty));
 }
 
 // ================================================================================================
@@ -813,7 +814,7 @@ TEST(SecretRules, SecretsUnder12BytesNeedAProtectedLink) {
 
 TEST(ChapName, TargetComparesTheInitiatorNameExactly) {
   const auto backend = default_backend();
-  const std::string name(kInitiatorName);
+  const std::string name(kInitiatorUser);
   std::string upper = name;
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
   for (const std::string& variant : {upper, name + " ", " " + name, name.substr(0, name.size() - 1),
@@ -825,7 +826,7 @@ TEST(ChapName, TargetComparesTheInitiatorNameExactly) {
                 {"CHAP_R", response_hex(*backend, Algorithm::sha256, target->issued_identifier(),
                                         kInitiatorSecret, target->issued_challenge())}});
     ASSERT_FALSE(out) << "'" << variant << "' accepted";
-    EXPECT_EQ(out.error().kind, ErrorKind::authentication) << variant;
+    EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::unknown_user)) << variant;
   }
   auto target = target_awaiting_response(target_config(false), backend, Algorithm::sha256);
   ASSERT_NE(target, nullptr);
@@ -855,12 +856,12 @@ TEST(ChapName, TargetPicksTheAccountByName) {
               {"CHAP_R", response_hex(*backend, Algorithm::sha256, other->issued_identifier(),
                                       kInitiatorSecret, other->issued_challenge())}});
   ASSERT_FALSE(out);
-  EXPECT_EQ(out.error().kind, ErrorKind::authentication);
+  EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response));
 }
 
 TEST(ChapName, InitiatorComparesTheTargetNameExactly) {
   const auto backend = default_backend();
-  const std::string name(kTargetName);
+  const std::string name(kTargetUser);
   std::string upper = name;
   std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
   for (const std::string& variant : {upper, name + " ", name.substr(1), std::string()}) {
@@ -876,7 +877,8 @@ TEST(ChapName, InitiatorComparesTheTargetNameExactly) {
                 {"CHAP_R", response_hex(*backend, Algorithm::sha256, id, kTargetSecret,
                                         initiator->issued_challenge())}});
     ASSERT_FALSE(out) << "'" << variant << "' accepted";
-    EXPECT_EQ(out.error().kind, ErrorKind::authentication) << variant;
+    EXPECT_THAT(out, test::ResultIs(ErrorKind::authentication, ErrorCode::chap_n_mismatch))
+        << variant;
   }
 }
 
@@ -893,8 +895,7 @@ TEST(Mutual, RequireMutualRefusesAOneWayInitiator) {
   ASSERT_NE(target, nullptr);
   auto outcome = run_exchange(*initiator, *target);
   ASSERT_TRUE(outcome.target_error);
-  EXPECT_EQ(outcome.target_error->kind, ErrorKind::policy);
-  EXPECT_NE(outcome.target_error->message.find("mutual"), std::string::npos);
+  EXPECT_THAT(outcome.target_error, test::ResultIs(ErrorKind::policy, ErrorCode::mutual_required));
 
   auto mutual_initiator = make_initiator(initiator_config(true), backend);
   auto target2 = make_target(target_config(true, require), backend);
@@ -903,7 +904,7 @@ TEST(Mutual, RequireMutualRefusesAOneWayInitiator) {
   // A target that requires mutual CHAP needs a secret of its own.
   auto r = ChapTarget::create(target_config(false, require), backend);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::usage);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::usage, ErrorCode::mutual_without_secret));
 }
 
 TEST(Mutual, TargetWithoutIdentityRefusesToBeChallenged) {
@@ -914,7 +915,8 @@ TEST(Mutual, TargetWithoutIdentityRefusesToBeChallenged) {
   ASSERT_NE(target, nullptr);
   auto outcome = run_exchange(*initiator, *target);
   ASSERT_TRUE(outcome.target_error);
-  EXPECT_EQ(outcome.target_error->kind, ErrorKind::policy);
+  EXPECT_THAT(outcome.target_error,
+              test::ResultIs(ErrorKind::policy, ErrorCode::mutual_unavailable));
 }
 
 TEST(Mutual, InitiatorFailsWhenTheTargetStaysSilent) {
@@ -925,7 +927,7 @@ TEST(Mutual, InitiatorFailsWhenTheTargetStaysSilent) {
       KeyList{{"CHAP_A", "8"}, {"CHAP_I", "1"}, {"CHAP_C", test::hex_of_size(32, '2')}}));
   auto r = initiator->step(KeyList{});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::authentication);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::authentication, ErrorCode::mutual_not_answered));
 }
 
 TEST(Mutual, OneWayInitiatorRefusesAnUnaskedTargetResponse) {
@@ -935,9 +937,9 @@ TEST(Mutual, OneWayInitiatorRefusesAnUnaskedTargetResponse) {
   ASSERT_TRUE(initiator->step(
       KeyList{{"CHAP_A", "8"}, {"CHAP_I", "1"}, {"CHAP_C", test::hex_of_size(32, '2')}}));
   auto r = initiator->step(
-      KeyList{{"CHAP_N", std::string(kTargetName)}, {"CHAP_R", test::hex_of_size(32)}});
+      KeyList{{"CHAP_N", std::string(kTargetUser)}, {"CHAP_R", test::hex_of_size(32)}});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::unexpected_key));
 }
 
 TEST(AuthMethodNone, TargetAcceptsNoneOnlyWhenAllowed) {
@@ -947,7 +949,7 @@ TEST(AuthMethodNone, TargetAcceptsNoneOnlyWhenAllowed) {
     ASSERT_NE(target, nullptr);
     auto r = target->step(KeyList{{"AuthMethod", "None"}});
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, ErrorKind::policy);
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::policy, ErrorCode::auth_method_unacceptable));
     EXPECT_EQ(*target->reject_keys().find("AuthMethod"), "Reject");
     EXPECT_FALSE(target->authenticated_none());
   }
@@ -1013,7 +1015,7 @@ TEST(AuthMethodNone, InitiatorAcceptsNoneOnlyWhenAllowed) {
     EXPECT_EQ(*offer->find("AuthMethod"), "CHAP");
     auto r = initiator->step(KeyList{{"AuthMethod", "None"}});
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, ErrorKind::policy);
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::policy, ErrorCode::auth_none_not_allowed));
     EXPECT_FALSE(initiator->authenticated_none());
   }
   ChapPolicy allow;
@@ -1034,7 +1036,7 @@ TEST(AuthMethodNone, InitiatorAcceptsNoneOnlyWhenAllowed) {
   ASSERT_TRUE(other->step(KeyList{}));
   auto krb = other->step(KeyList{{"AuthMethod", "KRB5"}});
   ASSERT_FALSE(krb);
-  EXPECT_EQ(krb.error().kind, ErrorKind::policy);
+  EXPECT_THAT(krb, test::ResultIs(ErrorKind::policy, ErrorCode::auth_method_unexpected));
 }
 
 // ================================================================================================
@@ -1047,10 +1049,10 @@ TEST(Lifecycle, FailedMachineRefusesFurtherStepsUntilReset) {
   ASSERT_FALSE(target->step(KeyList{{"CHAP_A", "5"}}));  // out of order
   EXPECT_EQ(target->status(), AuthStatus::failed);
   ASSERT_TRUE(target->failure());
-  EXPECT_EQ(target->failure()->kind, ErrorKind::protocol);
+  EXPECT_THAT(target->failure(), test::ResultIs(ErrorKind::protocol, ErrorCode::unexpected_key));
   auto again = target->step(KeyList{{"AuthMethod", "CHAP"}});
   ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().kind, ErrorKind::usage);
+  EXPECT_THAT(again, test::ResultIs(ErrorKind::usage, ErrorCode::exchange_failed));
   target->reset();
   EXPECT_FALSE(target->failure());
   EXPECT_TRUE(target->step(KeyList{{"AuthMethod", "CHAP"}}));
@@ -1059,7 +1061,8 @@ TEST(Lifecycle, FailedMachineRefusesFurtherStepsUntilReset) {
   ASSERT_NE(initiator, nullptr);
   ASSERT_FALSE(initiator->step(KeyList{{"CHAP_R", "0x00"}}));
   EXPECT_EQ(initiator->status(), AuthStatus::failed);
-  EXPECT_EQ(initiator->step(KeyList{}).error().kind, ErrorKind::usage);
+  EXPECT_THAT(initiator->step(KeyList{}),
+              test::ResultIs(ErrorKind::usage, ErrorCode::exchange_failed));
   initiator->reset();
   EXPECT_EQ(initiator->state(), ChapInitiator::State::start);
   EXPECT_TRUE(initiator->step(KeyList{}));
@@ -1127,7 +1130,7 @@ TEST(Lifecycle, FailureWipesTheChallenge) {
   auto target = target_awaiting_response(target_config(false), backend, Algorithm::md5);
   ASSERT_NE(target, nullptr);
   ASSERT_FALSE(target->step(
-      KeyList{{"CHAP_N", std::string(kInitiatorName)}, {"CHAP_R", test::hex_of_size(16)}}));
+      KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", test::hex_of_size(16)}}));
   EXPECT_TRUE(target->issued_challenge().empty());
 }
 
@@ -1139,7 +1142,7 @@ TEST(Lifecycle, BackendFailuresSurfaceAsBackendErrors) {
   ASSERT_TRUE(target->step(KeyList{{"AuthMethod", "CHAP"}}));
   auto r = target->step(KeyList{{"CHAP_A", "7"}});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::backend);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::backend, ErrorCode::random_failed));
 
   auto digest_broken = std::make_shared<RiggedCrypto>(default_backend());
   digest_broken->fail_digest = true;
@@ -1148,17 +1151,17 @@ TEST(Lifecycle, BackendFailuresSurfaceAsBackendErrors) {
   auto d = initiator->step(
       KeyList{{"CHAP_A", "8"}, {"CHAP_I", "1"}, {"CHAP_C", test::hex_of_size(32, '2')}});
   ASSERT_FALSE(d);
-  EXPECT_EQ(d.error().kind, ErrorKind::backend);
+  EXPECT_THAT(d, test::ResultIs(ErrorKind::backend, ErrorCode::digest_failed));
   EXPECT_EQ(initiator->status(), AuthStatus::failed);
 }
 
 TEST(Lifecycle, CreateRejectsMissingConfigOrBackend) {
   auto i = ChapInitiator::create(nullptr, default_backend());
   ASSERT_FALSE(i);
-  EXPECT_EQ(i.error().kind, ErrorKind::usage);
+  EXPECT_THAT(i, test::ResultIs(ErrorKind::usage, ErrorCode::config_missing));
   auto t = ChapTarget::create(target_config(false), nullptr);
   ASSERT_FALSE(t);
-  EXPECT_EQ(t.error().kind, ErrorKind::usage);
+  EXPECT_THAT(t, test::ResultIs(ErrorKind::usage, ErrorCode::config_missing));
 }
 
 TEST(AuthKeys, RecognizesAuthMethodAndChapKeys) {

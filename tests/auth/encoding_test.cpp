@@ -1,6 +1,7 @@
 // The iSCSI value codec (auth/encoding.h): hex and base64 binary values, numbers, the 1024-byte
 // cap. Malformed inputs and their typed errors are tabulated in malformed_input_test.cpp.
 #include "auth/encoding.h"
+#include "tests/support/result_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -44,7 +45,7 @@ TEST(BinaryEncodingOf, RecognizesBothPrefixesInBothCases) {
   for (const char* bad : {"", "0", "x0", "00x1", "1x00", "0c00", "Ox00"}) {
     auto r = binary_encoding_of(bad);
     ASSERT_FALSE(r) << bad;
-    EXPECT_EQ(r.error().kind, ErrorKind::protocol) << bad;
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::binary_prefix)) << bad;
   }
 }
 
@@ -141,12 +142,11 @@ TEST(BinaryCap, HexExactlyAtTheLimitIsAcceptedOnePastIsRejected) {
   EXPECT_EQ(decode_ok(encode_hex(at)), at);
   auto r = decode_binary(encode_hex(past), kMaxBinaryValueBytes);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
-  EXPECT_NE(r.error().message.find("1025"), std::string::npos) << r.error().message;
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::binary_too_long));
   // An odd digit count that rounds up past the cap: 2049 digits -> 1025 bytes.
   auto odd = decode_binary("0x1" + encode_hex(at).substr(2), kMaxBinaryValueBytes);
   ASSERT_FALSE(odd);
-  EXPECT_EQ(odd.error().kind, ErrorKind::protocol);
+  EXPECT_THAT(odd, test::ResultIs(ErrorKind::protocol, ErrorCode::binary_too_long));
 }
 
 TEST(BinaryCap, Base64ExactlyAtTheLimitIsAcceptedOnePastIsRejected) {
@@ -156,8 +156,7 @@ TEST(BinaryCap, Base64ExactlyAtTheLimitIsAcceptedOnePastIsRejected) {
   EXPECT_EQ(decode_ok(encode_base64(at)), at);
   auto r = decode_binary(encode_base64(past), kMaxBinaryValueBytes);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
-  EXPECT_NE(r.error().message.find("1025"), std::string::npos) << r.error().message;
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::binary_too_long));
 }
 
 TEST(BinaryCap, HonoursASmallerCallerCap) {
@@ -191,8 +190,7 @@ TEST(ParseNumber, EnforcesTheRangeAtTheBoundary) {
     EXPECT_TRUE(parse_number(std::to_string(max), max)) << max;
     auto over = parse_number(std::to_string(std::uint64_t{max} + 1), max);
     ASSERT_FALSE(over) << max;
-    EXPECT_EQ(over.error().kind, ErrorKind::protocol);
-    EXPECT_NE(over.error().message.find("out of range"), std::string::npos);
+    EXPECT_THAT(over, test::ResultIs(ErrorKind::protocol, ErrorCode::number_range));
   }
   EXPECT_FALSE(parse_number("4294967296", 0xffffffffu));
   EXPECT_FALSE(parse_number("0x100000000", 0xffffffffu));
@@ -232,7 +230,7 @@ TEST(DecodeBinaryInto, RejectsValuesLongerThanTheBufferAndLeavesNothingBehind) {
   std::array<std::uint8_t, 4> out{};
   auto r = decode_binary_into("0x0102030405", MutableByteView(out.data(), out.size()));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::binary_too_long));
   // A bad digit after good ones: the bytes decoded before it are wiped.
   std::array<std::uint8_t, 8> partial{};
   r = decode_binary_into("0x01020304zz", MutableByteView(partial.data(), partial.size()));

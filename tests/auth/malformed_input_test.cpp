@@ -14,6 +14,8 @@
 #include "auth/text.h"
 #include "backends/hash_backend.h"
 #include "tests/auth/chap_fixtures.h"
+#include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
 
 namespace multichap {
 namespace {
@@ -40,7 +42,7 @@ struct MalformedCase {
   Layer layer;
   std::string input;
   ErrorKind kind;
-  std::string message_part;
+  ErrorCode code;
 };
 
 std::string base64_of_size(std::size_t n) {
@@ -52,172 +54,172 @@ std::vector<MalformedCase> malformed_cases() {
   const ErrorKind P = ErrorKind::protocol;
   const ErrorKind A = ErrorKind::authentication;
   const ErrorKind Y = ErrorKind::policy;
-  const std::string n = "CHAP_N=" + std::string(test::kInitiatorName);
-  const std::string tn = "CHAP_N=" + std::string(test::kTargetName);
+  using C = ErrorCode;
+  const std::string n = "CHAP_N=" + std::string(test::kInitiatorUser);
+  const std::string tn = "CHAP_N=" + std::string(test::kTargetUser);
   const std::string c32 = "CHAP_C=" + hex_of_size(32, '3');
   return {
       // --- value codec -------------------------------------------------------------------------
-      {"bin_empty", L::binary, "", P, "prefix"},
-      {"bin_zero_only", L::binary, "0", P, "prefix"},
-      {"bin_no_prefix", L::binary, "12ab", P, "prefix"},
-      {"bin_leading_space", L::binary, " 0x12", P, "prefix"},
-      {"bin_letter_o_prefix", L::binary, "Ox12", P, "prefix"},
-      {"bin_hex_prefix_only", L::binary, "0x", P, "no digits"},
-      {"bin_hex_upper_prefix_only", L::binary, "0X", P, "no digits"},
-      {"bin_base64_prefix_only", L::binary, "0b", P, "no characters"},
-      {"bin_hex_bad_char", L::binary, "0x12g4", P, "invalid hex digit"},
-      {"bin_hex_embedded_space", L::binary, "0x12 34", P, "invalid hex digit"},
-      {"bin_hex_trailing_space", L::binary, "0x1234 ", P, "invalid hex digit"},
-      {"bin_hex_non_ascii", L::binary, "0x\xef\xbc\xa1", P, "invalid hex digit"},
-      {"bin_hex_second_prefix", L::binary, "0x0x12", P, "invalid hex digit"},
-      {"bin_hex_over_cap", L::binary, hex_of_size(1025), P, "over the limit"},
-      {"bin_hex_odd_over_cap", L::binary, "0x1" + std::string(2048, 'f'), P, "over the limit"},
-      {"bin_b64_bad_char", L::binary, "0bAA!A", P, "invalid base64 character"},
-      {"bin_b64_url_alphabet", L::binary, "0b-_-_", P, "invalid base64 character"},
-      {"bin_b64_embedded_space", L::binary, "0bAA AAAAA", P, "invalid base64 character"},
-      {"bin_b64_short_group", L::binary, "0bAAA", P, "multiple of 4"},
-      {"bin_b64_missing_padding", L::binary, "0bZg", P, "multiple of 4"},
-      {"bin_b64_pad_in_middle", L::binary, "0bAA=A", P, "invalid base64 character"},
-      {"bin_b64_three_pads", L::binary, "0bA===", P, "invalid base64 character"},
-      {"bin_b64_all_pads", L::binary, "0b====", P, "invalid base64 character"},
-      {"bin_b64_pad_then_data", L::binary, "0bZg==Zg==", P, "invalid base64 character"},
-      {"bin_b64_noncanonical_2pad", L::binary, "0bZh==", P, "not canonical"},
-      {"bin_b64_noncanonical_1pad", L::binary, "0bZm9=", P, "not canonical"},
-      {"bin_b64_over_cap", L::binary, base64_of_size(1025), P, "over the limit"},
+      {"bin_empty", L::binary, "", P, C::binary_prefix},
+      {"bin_zero_only", L::binary, "0", P, C::binary_prefix},
+      {"bin_no_prefix", L::binary, "12ab", P, C::binary_prefix},
+      {"bin_leading_space", L::binary, " 0x12", P, C::binary_prefix},
+      {"bin_letter_o_prefix", L::binary, "Ox12", P, C::binary_prefix},
+      {"bin_hex_prefix_only", L::binary, "0x", P, C::hex_empty},
+      {"bin_hex_upper_prefix_only", L::binary, "0X", P, C::hex_empty},
+      {"bin_base64_prefix_only", L::binary, "0b", P, C::base64_empty},
+      {"bin_hex_bad_char", L::binary, "0x12g4", P, C::hex_digit},
+      {"bin_hex_embedded_space", L::binary, "0x12 34", P, C::hex_digit},
+      {"bin_hex_trailing_space", L::binary, "0x1234 ", P, C::hex_digit},
+      {"bin_hex_non_ascii", L::binary, "0x\xef\xbc\xa1", P, C::hex_digit},
+      {"bin_hex_second_prefix", L::binary, "0x0x12", P, C::hex_digit},
+      {"bin_hex_over_cap", L::binary, hex_of_size(1025), P, C::binary_too_long},
+      {"bin_hex_odd_over_cap", L::binary, "0x1" + std::string(2048, 'f'), P, C::binary_too_long},
+      {"bin_b64_bad_char", L::binary, "0bAA!A", P, C::base64_character},
+      {"bin_b64_url_alphabet", L::binary, "0b-_-_", P, C::base64_character},
+      {"bin_b64_embedded_space", L::binary, "0bAA AAAAA", P, C::base64_character},
+      {"bin_b64_short_group", L::binary, "0bAAA", P, C::base64_length},
+      {"bin_b64_missing_padding", L::binary, "0bZg", P, C::base64_length},
+      {"bin_b64_pad_in_middle", L::binary, "0bAA=A", P, C::base64_character},
+      {"bin_b64_three_pads", L::binary, "0bA===", P, C::base64_character},
+      {"bin_b64_all_pads", L::binary, "0b====", P, C::base64_character},
+      {"bin_b64_pad_then_data", L::binary, "0bZg==Zg==", P, C::base64_character},
+      {"bin_b64_noncanonical_2pad", L::binary, "0bZh==", P, C::base64_padding},
+      {"bin_b64_noncanonical_1pad", L::binary, "0bZm9=", P, C::base64_padding},
+      {"bin_b64_over_cap", L::binary, base64_of_size(1025), P, C::binary_too_long},
       // --- numbers -------------------------------------------------------------------------------
-      {"num_empty", L::number_u8, "", P, "empty"},
-      {"num_leading_zero", L::number_u8, "07", P, "leading zeros"},
-      {"num_double_zero", L::number_u8, "00", P, "leading zeros"},
-      {"num_chap_i_256", L::number_u8, "256", P, "out of range"},
-      {"num_chap_i_hex_256", L::number_u8, "0x100", P, "out of range"},
-      {"num_negative", L::number_u8, "-1", P, "invalid character"},
-      {"num_plus_sign", L::number_u8, "+1", P, "invalid character"},
-      {"num_leading_space", L::number_u8, " 1", P, "invalid character"},
-      {"num_trailing_space", L::number_u8, "1 ", P, "invalid character"},
-      {"num_fraction", L::number_u8, "1.0", P, "invalid character"},
-      {"num_exponent", L::number_u8, "1e2", P, "invalid character"},
-      {"num_hex_no_digits", L::number_u8, "0x", P, "no digits"},
-      {"num_hex_bad_digit", L::number_u8, "0xfg", P, "invalid hex digit"},
-      {"num_base64_not_a_number", L::number_u8, "0bAQ==", P, "leading zeros"},
-      {"num_u32_overflow", L::number_u32, "4294967296", P, "out of range"},
-      {"num_u32_huge", L::number_u32, "99999999999999999999999999", P, "out of range"},
-      {"num_u32_hex_overflow", L::number_u32, "0x1ffffffff", P, "out of range"},
+      {"num_empty", L::number_u8, "", P, C::number_empty},
+      {"num_leading_zero", L::number_u8, "07", P, C::number_leading_zero},
+      {"num_double_zero", L::number_u8, "00", P, C::number_leading_zero},
+      {"num_chap_i_256", L::number_u8, "256", P, C::number_range},
+      {"num_chap_i_hex_256", L::number_u8, "0x100", P, C::number_range},
+      {"num_negative", L::number_u8, "-1", P, C::number_character},
+      {"num_plus_sign", L::number_u8, "+1", P, C::number_character},
+      {"num_leading_space", L::number_u8, " 1", P, C::number_character},
+      {"num_trailing_space", L::number_u8, "1 ", P, C::number_character},
+      {"num_fraction", L::number_u8, "1.0", P, C::number_character},
+      {"num_exponent", L::number_u8, "1e2", P, C::number_character},
+      {"num_hex_no_digits", L::number_u8, "0x", P, C::number_empty},
+      {"num_hex_bad_digit", L::number_u8, "0xfg", P, C::number_character},
+      {"num_base64_not_a_number", L::number_u8, "0bAQ==", P, C::number_leading_zero},
+      {"num_u32_overflow", L::number_u32, "4294967296", P, C::number_range},
+      {"num_u32_huge", L::number_u32, "99999999999999999999999999", P, C::number_range},
+      {"num_u32_hex_overflow", L::number_u32, "0x1ffffffff", P, C::number_range},
       // --- text parser ---------------------------------------------------------------------------
-      {"text_no_equals", L::text, segment({"AuthMethod"}), P, "without '='"},
-      {"text_empty_key", L::text, segment({"=CHAP"}), P, "empty key"},
-      {"text_empty_pair_mid", L::text, "A=1\0\0B=2\0"s, P, "without '='"},
-      {"text_key_64_bytes", L::text, segment({std::string(64, 'K') + "=v"}), P, "longer than 63"},
-      {"text_key_space", L::text, segment({"Auth Method=CHAP"}), P, "invalid character"},
-      {"text_key_non_ascii", L::text, segment({"Auth\xc3\xa9=CHAP"}), P, "invalid character"},
-      {"text_key_colon", L::text, segment({"X:Y=1"}), P, "invalid character"},
+      {"text_no_equals", L::text, segment({"AuthMethod"}), P, C::text_pair_without_equals},
+      {"text_empty_key", L::text, segment({"=CHAP"}), P, C::text_key_empty},
+      {"text_empty_pair_mid", L::text, "A=1\0\0B=2\0"s, P, C::text_pair_without_equals},
+      {"text_key_64_bytes", L::text, segment({std::string(64, 'K') + "=v"}), P,
+       C::text_key_too_long},
+      {"text_key_space", L::text, segment({"Auth Method=CHAP"}), P, C::text_key_character},
+      {"text_key_non_ascii", L::text, segment({"Auth\xc3\xa9=CHAP"}), P, C::text_key_character},
+      {"text_key_colon", L::text, segment({"X:Y=1"}), P, C::text_key_character},
       {"text_value_256", L::text, segment({"TargetAlias=" + std::string(256, 'v')}), P,
-       "longer than 255"},
+       C::text_value_too_long},
       {"text_chap_c_2051", L::text, segment({"CHAP_C=0x" + std::string(2049, 'a')}), P,
-       "longer than 2050"},
+       C::text_value_too_long},
       {"text_chap_r_2051", L::text, segment({"CHAP_R=0x" + std::string(2049, 'a')}), P,
-       "longer than 2050"},
+       C::text_value_too_long},
       {"text_chap_n_256", L::text, segment({"CHAP_N=" + std::string(256, 'n')}), P,
-       "longer than 255"},
-      {"text_duplicate_key", L::text, segment({"CHAP_A=5", "CHAP_A=7"}), P, "duplicate key"},
-      {"text_missing_final_nul", L::text, "AuthMethod=CHAP", P, "without a NUL"},
-      {"text_second_pair_no_nul", L::text, "A=1\0B=2"s, P, "without a NUL"},
+       C::text_value_too_long},
+      {"text_duplicate_key", L::text, segment({"CHAP_A=5", "CHAP_A=7"}), P, C::text_duplicate_key},
+      {"text_missing_final_nul", L::text, "AuthMethod=CHAP", P, C::text_unterminated},
+      {"text_second_pair_no_nul", L::text, "A=1\0B=2"s, P, C::text_unterminated},
       // --- target: AuthMethod and CHAP_A
       // -----------------------------------------------------------
-      {"tgt_chap_a_before_auth_method", L::target_start, segment({"CHAP_A=5"}), P, "unexpected"},
+      {"tgt_chap_a_before_auth_method", L::target_start, segment({"CHAP_A=5"}), P,
+       C::unexpected_key},
       {"tgt_auth_method_with_chap_key", L::target_start, segment({"AuthMethod=CHAP", "CHAP_A=5"}),
-       P, "unexpected"},
+       P, C::unexpected_key},
       {"tgt_auth_method_unsupported", L::target_start, segment({"AuthMethod=KRB5,SRP"}), Y,
-       "no acceptable AuthMethod"},
+       C::auth_method_unacceptable},
       {"tgt_auth_method_none_not_allowed", L::target_start, segment({"AuthMethod=None"}), Y,
-       "no acceptable AuthMethod"},
-      {"tgt_auth_method_empty", L::target_start, segment({"AuthMethod="}), P, "empty item"},
+       C::auth_method_unacceptable},
+      {"tgt_auth_method_empty", L::target_start, segment({"AuthMethod="}), P,
+       C::auth_method_empty_item},
       {"tgt_chap_a_nothing_acceptable", L::target_offer, segment({"CHAP_A=9,128,129"}), Y,
-       "none of the offered"},
-      {"tgt_chap_a_empty", L::target_offer, segment({"CHAP_A="}), P, "CHAP_A"},
-      {"tgt_chap_a_empty_item", L::target_offer, segment({"CHAP_A=5,,7"}), P, "CHAP_A"},
-      {"tgt_chap_a_leading_zero", L::target_offer, segment({"CHAP_A=05"}), P, "leading zeros"},
-      {"tgt_chap_a_name", L::target_offer, segment({"CHAP_A=MD5"}), P, "CHAP_A"},
-      {"tgt_chap_a_with_challenge", L::target_offer, segment({"CHAP_A=5", c32}), P, "unexpected"},
+       C::chap_a_unsupported},
+      {"tgt_chap_a_empty", L::target_offer, segment({"CHAP_A="}), P, C::chap_a_encoding},
+      {"tgt_chap_a_empty_item", L::target_offer, segment({"CHAP_A=5,,7"}), P, C::chap_a_encoding},
+      {"tgt_chap_a_leading_zero", L::target_offer, segment({"CHAP_A=05"}), P, C::chap_a_encoding},
+      {"tgt_chap_a_name", L::target_offer, segment({"CHAP_A=MD5"}), P, C::chap_a_encoding},
+      {"tgt_chap_a_with_challenge", L::target_offer, segment({"CHAP_A=5", c32}), P,
+       C::unexpected_key},
       {"tgt_response_too_early", L::target_offer, segment({n, "CHAP_R=" + hex_of_size(16)}), P,
-       "unexpected"},
+       C::unexpected_key},
       // --- target: CHAP_N / CHAP_R ---------------------------------------------------------------
       {"tgt_r_md5_15_bytes", L::target_md5, segment({n, "CHAP_R=" + hex_of_size(15)}), P,
-       "CHAP_R is 15 bytes"},
+       C::chap_r_length},
       {"tgt_r_md5_17_bytes", L::target_md5, segment({n, "CHAP_R=" + hex_of_size(17)}), P,
-       "CHAP_R is 17 bytes"},
+       C::chap_r_length},
       {"tgt_r_md5_sha256_sized", L::target_md5, segment({n, "CHAP_R=" + hex_of_size(32)}), P,
-       "CHAP_R is 32 bytes"},
+       C::chap_r_length},
       {"tgt_r_sha256_md5_sized", L::target_sha256, segment({n, "CHAP_R=" + hex_of_size(16)}), P,
-       "CHAP_R is 16 bytes"},
-      {"tgt_r_not_binary", L::target_md5, segment({n, "CHAP_R=12345"}), P, "CHAP_R"},
-      {"tgt_r_bad_base64", L::target_md5, segment({n, "CHAP_R=0bAAAA=AAA"}), P, "CHAP_R"},
-      {"tgt_r_missing", L::target_md5, segment({n}), P, "lacks CHAP_N or CHAP_R"},
-      {"tgt_n_missing", L::target_md5, segment({"CHAP_R=" + hex_of_size(16)}), P,
-       "lacks CHAP_N or CHAP_R"},
+       C::chap_r_length},
+      {"tgt_r_not_binary", L::target_md5, segment({n, "CHAP_R=12345"}), P, C::chap_r_encoding},
+      {"tgt_r_bad_base64", L::target_md5, segment({n, "CHAP_R=0bAAAA=AAA"}), P, C::chap_r_encoding},
+      {"tgt_r_missing", L::target_md5, segment({n}), P, C::missing_key},
+      {"tgt_n_missing", L::target_md5, segment({"CHAP_R=" + hex_of_size(16)}), P, C::missing_key},
       {"tgt_chap_i_without_chap_c", L::target_md5,
-       segment({n, "CHAP_R=" + hex_of_size(16), "CHAP_I=1"}), P, "together"},
+       segment({n, "CHAP_R=" + hex_of_size(16), "CHAP_I=1"}), P, C::chap_i_c_unpaired},
       {"tgt_chap_c_without_chap_i", L::target_md5, segment({n, "CHAP_R=" + hex_of_size(16), c32}),
-       P, "together"},
+       P, C::chap_i_c_unpaired},
       {"tgt_response_with_chap_a", L::target_md5,
-       segment({"CHAP_A=5", n, "CHAP_R=" + hex_of_size(16)}), P, "unexpected"},
-      {"tgt_auth_method_again", L::target_md5, segment({"AuthMethod=CHAP"}), P, "unexpected"},
+       segment({"CHAP_A=5", n, "CHAP_R=" + hex_of_size(16)}), P, C::unexpected_key},
+      {"tgt_auth_method_again", L::target_md5, segment({"AuthMethod=CHAP"}), P, C::unexpected_key},
       {"tgt_unknown_chap_n", L::target_md5,
-       segment({"CHAP_N=mallory", "CHAP_R=" + hex_of_size(16)}), A, "unknown CHAP_N"},
+       segment({"CHAP_N=mallory", "CHAP_R=" + hex_of_size(16)}), A, C::unknown_user},
       {"tgt_chap_n_wrong_case", L::target_md5,
-       segment({"CHAP_N=IQN.2024-01.org.example:initiator", "CHAP_R=" + hex_of_size(16)}), A,
-       "unknown CHAP_N"},
+       segment({"CHAP_N=FUZZ-INITIATOR", "CHAP_R=" + hex_of_size(16)}), A, C::unknown_user},
       {"tgt_chap_n_trailing_space", L::target_md5, segment({n + " ", "CHAP_R=" + hex_of_size(16)}),
-       A, "unknown CHAP_N"},
+       A, C::unknown_user},
       {"tgt_r_wrong_value", L::target_md5, segment({n, "CHAP_R=" + hex_of_size(16)}), A,
-       "does not match"},
+       C::bad_response},
       // --- initiator: the target's challenge
       // -------------------------------------------------------
       {"ini_chap_a_not_offered", L::initiator_chal, segment({"CHAP_A=5", "CHAP_I=1", c32}), P,
-       "did not offer"},
+       C::chap_a_not_offered},
       {"ini_chap_a_unknown", L::initiator_chal, segment({"CHAP_A=9", "CHAP_I=1", c32}), P,
-       "did not offer"},
-      {"ini_chap_a_list", L::initiator_chal, segment({"CHAP_A=8,7", "CHAP_I=1", c32}), P, "CHAP_A"},
+       C::chap_a_not_offered},
+      {"ini_chap_a_list", L::initiator_chal, segment({"CHAP_A=8,7", "CHAP_I=1", c32}), P,
+       C::chap_a_encoding},
       {"ini_chap_a_reject", L::initiator_chal, segment({"CHAP_A=Reject"}), Y,
-       "none of the offered"},
-      {"ini_missing_chap_c", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=1"}), P, "lacks"},
-      {"ini_missing_chap_i", L::initiator_chal, segment({"CHAP_A=8", c32}), P, "lacks"},
-      {"ini_missing_chap_a", L::initiator_chal, segment({"CHAP_I=1", c32}), P, "lacks"},
-      {"ini_chap_i_256", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=256", c32}), P, "CHAP_I"},
+       C::chap_a_unsupported},
+      {"ini_missing_chap_c", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=1"}), P,
+       C::missing_key},
+      {"ini_missing_chap_i", L::initiator_chal, segment({"CHAP_A=8", c32}), P, C::missing_key},
+      {"ini_missing_chap_a", L::initiator_chal, segment({"CHAP_I=1", c32}), P, C::missing_key},
+      {"ini_chap_i_256", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=256", c32}), P,
+       C::chap_i_encoding},
       {"ini_chap_i_hex_256", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=0x100", c32}), P,
-       "CHAP_I"},
+       C::chap_i_encoding},
       {"ini_chap_i_negative", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=-1", c32}), P,
-       "CHAP_I"},
+       C::chap_i_encoding},
       {"ini_chap_i_leading_zero", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=01", c32}), P,
-       "CHAP_I"},
+       C::chap_i_encoding},
       {"ini_chap_c_bad_hex", L::initiator_chal, segment({"CHAP_A=8", "CHAP_I=1", "CHAP_C=0xzz"}), P,
-       "CHAP_C"},
+       C::chap_c_encoding},
       {"ini_chap_c_over_cap", L::initiator_chal,
-       segment({"CHAP_A=8", "CHAP_I=1", "CHAP_C=" + base64_of_size(1025)}), P, "over the limit"},
+       segment({"CHAP_A=8", "CHAP_I=1", "CHAP_C=" + base64_of_size(1025)}), P, C::chap_c_encoding},
       {"ini_chap_c_too_short", L::initiator_chal,
-       segment({"CHAP_A=8", "CHAP_I=1", "CHAP_C=0x0102"}), Y, "shorter than the minimum"},
-      {"ini_auth_method_other", L::initiator_chal, segment({"AuthMethod=CHAP"}), P, "unexpected"},
+       segment({"CHAP_A=8", "CHAP_I=1", "CHAP_C=0x0102"}), Y, C::chap_c_too_short},
+      {"ini_auth_method_other", L::initiator_chal, segment({"AuthMethod=CHAP"}), P,
+       C::unexpected_key},
       // --- initiator: the target's answer (mutual)
       // ---------------------------------------------------
       {"ini_target_r_wrong_value", L::initiator_final, segment({tn, "CHAP_R=" + hex_of_size(32)}),
-       A, "does not match"},
+       A, C::bad_response},
       {"ini_target_r_wrong_length", L::initiator_final, segment({tn, "CHAP_R=" + hex_of_size(20)}),
-       P, "CHAP_R is 20 bytes"},
+       P, C::chap_r_length},
       {"ini_target_n_wrong_case", L::initiator_final,
-       segment({"CHAP_N=IQN.2024-01.ORG.EXAMPLE:TARGET", "CHAP_R=" + hex_of_size(32)}), A,
-       "CHAP_N"},
+       segment({"CHAP_N=FUZZ-TARGET", "CHAP_R=" + hex_of_size(32)}), A, C::chap_n_mismatch},
       {"ini_target_n_trailing_space", L::initiator_final,
-       segment({tn + " ", "CHAP_R=" + hex_of_size(32)}), A, "CHAP_N"},
-      {"ini_target_r_missing", L::initiator_final, segment({tn}), P, "lacks CHAP_N or CHAP_R"},
+       segment({tn + " ", "CHAP_R=" + hex_of_size(32)}), A, C::chap_n_mismatch},
+      {"ini_target_r_missing", L::initiator_final, segment({tn}), P, C::missing_key},
       {"ini_target_rechallenges", L::initiator_final,
-       segment({tn, "CHAP_R=" + hex_of_size(32), "CHAP_I=3", c32}), P, "challenge"},
-      {"ini_target_silent_in_mutual", L::initiator_final, "", A, "did not answer"},
+       segment({tn, "CHAP_R=" + hex_of_size(32), "CHAP_I=3", c32}), P, C::unexpected_key},
+      {"ini_target_silent_in_mutual", L::initiator_final, "", A, C::mutual_not_answered},
   };
-}
-
-std::shared_ptr<const HashBackend> default_backend() {
-  auto b = make_default_backend();
-  if (!b) std::abort();
-  return *b;
 }
 
 KeyList parse_or_fail(const std::string& text) {
@@ -228,7 +230,7 @@ KeyList parse_or_fail(const std::string& text) {
 
 // Drives a target to the layer's state, feeds input, returns the error (or nothing).
 std::optional<Error> feed_target(Layer layer, const std::string& input) {
-  auto target = test::make_target(test::target_config(true), default_backend());
+  auto target = test::make_target(test::target_config(true), test::backend_or_fail());
   if (target == nullptr) return make_error(ErrorKind::internal, "cannot make target");
   if (layer != Layer::target_start) {
     if (!target->step(KeyList{{"AuthMethod", "CHAP"}})) {
@@ -251,7 +253,8 @@ std::optional<Error> feed_target(Layer layer, const std::string& input) {
 std::optional<Error> feed_initiator(Layer layer, const std::string& input) {
   ChapPolicy policy;
   policy.algorithms = {Algorithm::sha3_256, Algorithm::sha256};
-  auto initiator = test::make_initiator(test::initiator_config(true, policy), default_backend());
+  auto initiator =
+      test::make_initiator(test::initiator_config(true, policy), test::backend_or_fail());
   if (initiator == nullptr) return make_error(ErrorKind::internal, "cannot make initiator");
   if (!initiator->step(KeyList{}) || !initiator->step(KeyList{{"AuthMethod", "CHAP"}})) {
     return make_error(ErrorKind::internal, "setup: AuthMethod");
@@ -301,10 +304,7 @@ TEST_P(MalformedInput, IsRejectedWithTheExpectedTypedError) {
   const MalformedCase& c = GetParam();
   const std::optional<Error> error = feed(c);
   ASSERT_TRUE(error.has_value()) << c.name << " was accepted";
-  EXPECT_EQ(error->kind, c.kind) << c.name << ": got " << error_kind_name(error->kind) << " ("
-                                 << error->message << ")";
-  EXPECT_NE(error->message.find(c.message_part), std::string::npos)
-      << c.name << ": message '" << error->message << "' lacks '" << c.message_part << "'";
+  EXPECT_THAT(*error, test::ResultIs(c.kind, c.code)) << c.name;
   // Logs must not carry secrets.
   EXPECT_EQ(error->message.find(test::kInitiatorSecret), std::string::npos);
   EXPECT_EQ(error->message.find(test::kTargetSecret), std::string::npos);

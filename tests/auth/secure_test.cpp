@@ -1,6 +1,7 @@
 // Secret hygiene (auth/secure.h): constant-time comparison, wiping, the wiping allocator and the
 // Secret type.
 #include "auth/secure.h"
+#include "tests/support/result_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -127,7 +128,7 @@ TEST(Secret, FromEncodedFailsAsUsageWithoutEchoingTheInput) {
   for (const char* bad : {"TOPSECRETVALUE", "0xTOPSECRETVALUE", "0bTOPSECRETVALUE=", "0x"}) {
     auto r = Secret::from_encoded(bad);
     ASSERT_FALSE(r) << bad;
-    EXPECT_EQ(r.error().kind, ErrorKind::usage);
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::usage, ErrorCode::secret_encoding));
     EXPECT_EQ(r.error().message.find("TOPSECRET"), std::string::npos) << r.error().message;
   }
 }

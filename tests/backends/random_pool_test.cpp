@@ -124,7 +124,7 @@ TEST(RandomPool, AForkedChildRefillsInsteadOfReusingItsParentsBytes) {
 
 class BackendRandom : public ::testing::TestWithParam<std::string> {
  protected:
-  std::shared_ptr<const HashBackend> backend = test::backend_or_die(GetParam());
+  std::shared_ptr<const HashBackend> backend = test::backend_or_fail(GetParam());
 };
 
 std::string challenge(const HashBackend& backend) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "backends/hash_backend.h"
+#include "tests/support/result_matchers.h"
 
 namespace multichap {
 namespace {
@@ -20,8 +21,7 @@ TEST(Registry, ListsBuiltBackendsAndMakesEach) {
 TEST(Registry, UnknownNameIsAUsageError) {
   auto backend = make_backend("gnutls");
   ASSERT_FALSE(backend);
-  EXPECT_EQ(backend.error().kind, ErrorKind::usage);
-  EXPECT_NE(backend.error().message.find("unknown"), std::string::npos);
+  EXPECT_THAT(backend, test::ResultIs(ErrorKind::usage, ErrorCode::backend_unknown));
 }
 
 TEST(Registry, UnbuiltNameSaysSo) {
@@ -31,7 +31,7 @@ TEST(Registry, UnbuiltNameSaysSo) {
     if (built) continue;
     auto backend = make_backend(name);
     ASSERT_FALSE(backend);
-    EXPECT_NE(backend.error().message.find("not built"), std::string::npos);
+    EXPECT_THAT(backend, test::ResultIs(ErrorKind::usage, ErrorCode::backend_not_built));
   }
 }
 

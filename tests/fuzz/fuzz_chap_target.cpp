@@ -9,8 +9,10 @@
 // carry a correct CHAP_R (auth/chap.cpp draws the challenge and then the identifier in one call).
 // tests/fuzz/make_seeds.py computes such seeds with Python's hashlib.
 //
-// Invariants: a failed step leaves the machine failed with the same error kind, a wiped
-// challenge and no secret in the message; a failed machine refuses further steps (usage); a
+// Invariants: a failed step leaves the machine failed with the same error kind and code (a code
+// of its own, not the generic one of the kind), a wiped
+// challenge and no secret in the message; a failed machine refuses further steps (usage,
+// exchange_failed); a
 // successful step follows a transition of ChapTarget::transitions(); every key the target emits
 // is an authentication key that survives the text codec, and its CHAP_A/CHAP_I/CHAP_C/CHAP_R are
 // well formed for the negotiated algorithm; reset() returns to a clean start.
@@ -164,7 +166,8 @@ AuthStatus fuzz_chap_target(const std::uint8_t* data, std::size_t size) {
     const ChapTarget::State before = target.state();
     auto out = target.step(*keys);
     if (before == ChapTarget::State::failed) {
-      MULTICHAP_FUZZ_CHECK(!out.has_value() && out.error().kind == ErrorKind::usage);
+      MULTICHAP_FUZZ_CHECK(!out.has_value() && out.error().kind == ErrorKind::usage &&
+                           out.error().code == ErrorCode::exchange_failed);
       MULTICHAP_FUZZ_CHECK(target.state() == ChapTarget::State::failed);
       continue;
     }
@@ -172,7 +175,10 @@ AuthStatus fuzz_chap_target(const std::uint8_t* data, std::size_t size) {
       const Error& e = out.error();
       MULTICHAP_FUZZ_CHECK(target.state() == ChapTarget::State::failed);
       MULTICHAP_FUZZ_CHECK(target.status() == AuthStatus::failed);
-      MULTICHAP_FUZZ_CHECK(target.failure().has_value() && target.failure()->kind == e.kind);
+      MULTICHAP_FUZZ_CHECK(target.failure().has_value() && target.failure()->kind == e.kind &&
+                           target.failure()->code == e.code);
+      // Every failure the library reports names its reason.
+      MULTICHAP_FUZZ_CHECK(e.code != generic_error_code(e.kind));
       MULTICHAP_FUZZ_CHECK(e.kind == ErrorKind::protocol || e.kind == ErrorKind::authentication ||
                            e.kind == ErrorKind::policy);
       MULTICHAP_FUZZ_CHECK(!e.message.empty());

@@ -10,7 +10,8 @@
 // target CHAP_R that is still right when replayed.
 //
 // Invariants:
-//   - login() returns; a failure has a non-empty message and one of the kinds a peer can cause
+//   - login() returns; a failure has a non-empty message, a code of its own (not the generic
+//     one of its kind) and one of the kinds a peer can cause
 //     (protocol, authentication, policy, rejected, io, timeout); a status the target sent is
 //     reported as authentication (0x0201) or rejected;
 //   - a success has a TSIH, went through CHAP unless AuthMethod=None was allowed, and is mutual
@@ -65,7 +66,7 @@ std::vector<std::string> check_initiator_stream(const Bytes& wire, bool normal,
     MULTICHAP_FUZZ_CHECK(request->version_max == 0 && request->version_min == 0);
     MULTICHAP_FUZZ_CHECK(request->tsih == 0 && request->cid == 0);
     // (Key names the target proposes are echoed in NotUnderstood answers.)
-    for (const std::string_view secret : {kFuzzInitiatorSecret, kFuzzTargetSecret}) {
+    for (const std::string_view secret : {test::kInitiatorSecret, test::kTargetSecret}) {
       if (input_text.find(secret) == std::string_view::npos) {
         MULTICHAP_FUZZ_CHECK(!contains_text(request->data, secret));
       }
@@ -122,8 +123,8 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
   InitiatorOptions options;
   options.portal = Endpoint{"fuzz.invalid", 3260};
   options.session_type = normal ? "Normal" : "Discovery";
-  options.target_name = normal ? std::string(kFuzzTargetIqn) : std::string();
-  options.initiator_name = std::string(kFuzzInitiatorIqn);
+  options.target_name = normal ? std::string(test::kTargetIqn) : std::string();
+  options.initiator_name = std::string(test::kInitiatorIqn);
   options.connect_timeout = Millis(50);
   options.login_timeout = Millis(50);
   options.max_attempts = 1;
@@ -160,6 +161,7 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
     const Error& e = login.error();
     MULTICHAP_FUZZ_CHECK(peer_caused(e.kind));
     MULTICHAP_FUZZ_CHECK(!e.message.empty());
+    MULTICHAP_FUZZ_CHECK(e.code != generic_error_code(e.kind));  // a reason of its own
     MULTICHAP_FUZZ_CHECK(session.connection_count() == 0);
     if (session.last_status()) {
       MULTICHAP_FUZZ_CHECK(*session.last_status() != status::kSuccess);
@@ -183,7 +185,7 @@ LoginOutcome fuzz_initiator_login(const std::uint8_t* data, std::size_t size) {
   said += error_text;
   // MULTICHAP_FUZZ_VERBOSE=1 shows the transcript and the error when triaging an input.
   if (std::getenv("MULTICHAP_FUZZ_VERBOSE") != nullptr) std::fprintf(stderr, "%s\n", said.c_str());
-  for (const std::string_view secret : {kFuzzInitiatorSecret, kFuzzTargetSecret}) {
+  for (const std::string_view secret : {test::kInitiatorSecret, test::kTargetSecret}) {
     if (input_text.find(secret) == std::string_view::npos) {
       MULTICHAP_FUZZ_CHECK(said.find(secret) == std::string::npos);
     }

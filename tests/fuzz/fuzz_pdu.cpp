@@ -58,6 +58,7 @@ template <typename T>
 void expect_protocol_error(const Result<T>& r) {
   MULTICHAP_FUZZ_CHECK(r.error().kind == ErrorKind::protocol);
   MULTICHAP_FUZZ_CHECK(!r.error().message.empty());
+  MULTICHAP_FUZZ_CHECK(r.error().code != ErrorCode::generic_protocol);
 }
 
 // Runs every typed decoder on pdu and checks the round trips.

@@ -67,7 +67,7 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
   const auto config = target_login_config(flags);
   std::vector<std::string> log;
   TargetOptions options;
-  options.target_name = std::string(kFuzzTargetIqn);
+  options.target_name = std::string(test::kTargetIqn);
   options.chap = config;
   options.backend =
       std::make_shared<PredictableBackend>(real_backend(flags & 0x01), kTargetRandomOffset);
@@ -120,7 +120,7 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
     auto keys = parse_text(ByteView(response->data));
     MULTICHAP_FUZZ_CHECK(keys.has_value());
     // (Key names are echoed in NotUnderstood answers, so only an input without it can show it.)
-    for (const std::string_view secret : {kFuzzInitiatorSecret, kFuzzTargetSecret}) {
+    for (const std::string_view secret : {test::kInitiatorSecret, test::kTargetSecret}) {
       if (input_text.find(secret) == std::string_view::npos) {
         MULTICHAP_FUZZ_CHECK(!contains_text(response->data, secret));
       }
@@ -144,7 +144,7 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
     }
     if (const std::string* r = keys->find("CHAP_R")) {
       MULTICHAP_FUZZ_CHECK(config != nullptr && config->local.has_value());
-      MULTICHAP_FUZZ_CHECK(keys->contains("CHAP_N") && *keys->find("CHAP_N") == kFuzzTargetUser);
+      MULTICHAP_FUZZ_CHECK(keys->contains("CHAP_N") && *keys->find("CHAP_N") == test::kTargetUser);
       auto decoded = decode_binary(*r, kMaxBinaryValueBytes);
       MULTICHAP_FUZZ_CHECK(decoded.has_value());
       MULTICHAP_FUZZ_CHECK(decoded->size() == 16 || decoded->size() == 20 || decoded->size() == 32);
@@ -169,11 +169,11 @@ LoginOutcome fuzz_target_login(const std::uint8_t* data, std::size_t size) {
   const std::string log_text = joined(log);
   // MULTICHAP_FUZZ_VERBOSE=1 shows the target's log when triaging an input.
   if (std::getenv("MULTICHAP_FUZZ_VERBOSE") != nullptr) std::fputs(log_text.c_str(), stderr);
-  if (input_text.find(kFuzzInitiatorSecret) == std::string_view::npos) {
-    MULTICHAP_FUZZ_CHECK(log_text.find(kFuzzInitiatorSecret) == std::string::npos);
+  if (input_text.find(test::kInitiatorSecret) == std::string_view::npos) {
+    MULTICHAP_FUZZ_CHECK(log_text.find(test::kInitiatorSecret) == std::string::npos);
   }
-  if (input_text.find(kFuzzTargetSecret) == std::string_view::npos) {
-    MULTICHAP_FUZZ_CHECK(log_text.find(kFuzzTargetSecret) == std::string::npos);
+  if (input_text.find(test::kTargetSecret) == std::string_view::npos) {
+    MULTICHAP_FUZZ_CHECK(log_text.find(test::kTargetSecret) == std::string::npos);
   }
   for (const auto& r : our_responses) {
     if (r.size() >= 16 && input_text.find(r) == std::string_view::npos) {

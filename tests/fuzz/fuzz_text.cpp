@@ -33,6 +33,7 @@ void fuzz_text(const std::uint8_t* data, std::size_t size) {
   if (!parsed) {
     MULTICHAP_FUZZ_CHECK(parsed.error().kind == ErrorKind::protocol);
     MULTICHAP_FUZZ_CHECK(!parsed.error().message.empty());
+    MULTICHAP_FUZZ_CHECK(parsed.error().code != ErrorCode::generic_protocol);
     return;
   }
   const KeyList& keys = *parsed;

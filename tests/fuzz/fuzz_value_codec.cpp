@@ -31,6 +31,7 @@ void check_binary(std::string_view value) {
   if (!decoded) {
     MULTICHAP_FUZZ_CHECK(decoded.error().kind == ErrorKind::protocol);
     MULTICHAP_FUZZ_CHECK(!decoded.error().message.empty());
+    MULTICHAP_FUZZ_CHECK(decoded.error().code != ErrorCode::generic_protocol);
     return;
   }
   const SecureBytes& bytes = *decoded;

@@ -33,15 +33,10 @@
 #include "backends/hash_backend.h"
 #include "session/pdu.h"
 #include "tests/fuzz/fuzz_targets.h"
+#include "tests/support/identities.h"
 
 namespace multichap::fuzz {
 
-inline constexpr std::string_view kFuzzTargetIqn = "iqn.2026-11.org.multichap.fuzz:target";
-inline constexpr std::string_view kFuzzInitiatorIqn = "iqn.2026-11.org.multichap.fuzz:initiator";
-inline constexpr std::string_view kFuzzInitiatorUser = "fuzz-initiator";
-inline constexpr std::string_view kFuzzInitiatorSecret = "fuzz-initiator-secret-01";
-inline constexpr std::string_view kFuzzTargetUser = "fuzz-target";
-inline constexpr std::string_view kFuzzTargetSecret = "fuzz-target-secret-0002";
 // Longer inputs are cut: everything must fit in one socket buffer before the peer runs.
 inline constexpr std::size_t kMaxSessionFuzzInput = 64 * 1024;
 
@@ -119,11 +114,9 @@ inline std::vector<Algorithm> algorithms_for(std::uint8_t bits) {
 inline std::shared_ptr<const ChapTargetConfig> target_login_config(std::uint8_t flags) {
   if (flags & 0x80) return nullptr;
   auto config = std::make_shared<ChapTargetConfig>();
-  config->accounts.push_back(
-      ChapCredentials{std::string(kFuzzInitiatorUser), Secret::from_text(kFuzzInitiatorSecret)});
+  config->accounts.push_back(test::credentials(test::kInitiatorUser, test::kInitiatorSecret));
   if (flags & 0x02) {
-    config->local =
-        ChapCredentials{std::string(kFuzzTargetUser), Secret::from_text(kFuzzTargetSecret)};
+    config->local = test::credentials(test::kTargetUser, test::kTargetSecret);
     config->policy.require_mutual = (flags & 0x04) != 0;
   }
   config->policy.allow_none = (flags & 0x08) != 0;
@@ -134,7 +127,7 @@ inline std::shared_ptr<const ChapTargetConfig> target_login_config(std::uint8_t 
 
 // InitiatorFlags (byte 0 of an initiator_login input):
 //   bit 0     backend: first or second of built_backends()
-//   bit 1     mutual CHAP (expects the target to prove kFuzzTargetUser)
+//   bit 1     mutual CHAP (expects the target to prove test::kTargetUser)
 //   bit 2     accept a target that chooses AuthMethod=None
 //   bit 3     SessionType=Discovery instead of Normal
 //   bits 4-5  algorithms offered, as for the target
@@ -142,11 +135,9 @@ inline std::shared_ptr<const ChapTargetConfig> target_login_config(std::uint8_t 
 //   bit 7     our mutual challenge is 16 bytes instead of 32 (raised to the digest size)
 inline ChapInitiatorConfig initiator_login_config(std::uint8_t flags) {
   ChapInitiatorConfig config;
-  config.local =
-      ChapCredentials{std::string(kFuzzInitiatorUser), Secret::from_text(kFuzzInitiatorSecret)};
+  config.local = test::credentials(test::kInitiatorUser, test::kInitiatorSecret);
   if (flags & 0x02) {
-    config.target =
-        ChapCredentials{std::string(kFuzzTargetUser), Secret::from_text(kFuzzTargetSecret)};
+    config.target = test::credentials(test::kTargetUser, test::kTargetSecret);
   }
   config.policy.allow_none = (flags & 0x04) != 0;
   config.policy.algorithms = algorithms_for(static_cast<std::uint8_t>(flags >> 4));

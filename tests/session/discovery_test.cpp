@@ -5,8 +5,9 @@
 
 #include "session/discovery.h"
 #include "tests/session/quirk_target.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -16,7 +17,7 @@ using test::Quirks;
 using test::QuirkTarget;
 
 std::shared_ptr<const HashBackend> backend() {
-  return test::backend_or_die(test::backend_names().front());
+  return test::backend_or_fail(test::backend_names().front());
 }
 
 Quirks two_targets() {
@@ -75,7 +76,8 @@ TEST(Discovery, NoCredentialsAgainstATargetRequiringChapFails) {
   ASSERT_TRUE(auth);
   auto targets = discover_targets(options_for(target, transcript), std::move(auth).value());
   ASSERT_FALSE(targets);
-  EXPECT_EQ(targets.error().kind, ErrorKind::authentication) << targets.error().message;
+  EXPECT_THAT(targets, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << targets.error().message;
 }
 
 class DiscoveryChap : public ::testing::TestWithParam<bool /*mutual*/> {};

@@ -22,8 +22,8 @@
 #include "session/session_authenticator.h"
 #include "session/target.h"
 #include "session/transport.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -142,13 +142,13 @@ using Param = std::tuple<std::string /*backend*/, bool /*mutual*/>;
 class ForeignEngine : public ::testing::TestWithParam<Param> {
  protected:
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(std::get<0>(GetParam()));
+    return test::backend_or_fail(std::get<0>(GetParam()));
   }
   bool mutual() const { return std::get<1>(GetParam()); }
 
   void SetUp() override {
     TargetOptions options;
-    options.chap = test::target_chap(true);
+    options.chap = test::target_config(true);
     options.backend = backend();
     m_target = test::start_target(std::move(options));
     ASSERT_TRUE(m_target);

@@ -29,6 +29,7 @@
 #include "session/target.h"
 #include "session/transport.h"
 #include "tests/fuzz/session_fuzz_targets.h"
+#include "tests/support/result_matchers.h"
 
 namespace multichap {
 namespace {
@@ -39,7 +40,8 @@ struct Recording {
   Bytes to_target;     // what the initiator sent
   Bytes to_initiator;  // what the target sent
   bool login_succeeded = false;
-  std::string error;
+  std::string error;             // the login's error message, for failure output
+  std::optional<Error> failure;  // the login's error
 };
 
 struct Scenario {
@@ -81,19 +83,19 @@ Recording record(const Scenario& s) {
     auto changed = std::make_shared<ChapTargetConfig>();
     changed->policy = chap->policy;
     changed->accounts.push_back(ChapCredentials{
-        std::string(fuzz::kFuzzInitiatorUser),
-        Secret::from_text(s.target_account_secret.empty() ? fuzz::kFuzzInitiatorSecret
+        std::string(test::kInitiatorUser),
+        Secret::from_text(s.target_account_secret.empty() ? test::kInitiatorSecret
                                                           : s.target_account_secret)});
     if (chap->local) {
       changed->local =
-          ChapCredentials{std::string(fuzz::kFuzzTargetUser),
-                          Secret::from_text(s.target_own_secret.empty() ? fuzz::kFuzzTargetSecret
+          ChapCredentials{std::string(test::kTargetUser),
+                          Secret::from_text(s.target_own_secret.empty() ? test::kTargetSecret
                                                                         : s.target_own_secret)};
     }
     chap = changed;
   }
   TargetOptions target_options;
-  target_options.target_name = std::string(fuzz::kFuzzTargetIqn);
+  target_options.target_name = std::string(test::kTargetIqn);
   target_options.chap = chap;
   target_options.backend = std::make_shared<fuzz::PredictableBackend>(
       fuzz::real_backend(s.target_flags & 0x01), fuzz::kTargetRandomOffset);
@@ -118,8 +120,8 @@ Recording record(const Scenario& s) {
     const bool normal = (s.initiator_flags & 0x08) == 0;
     InitiatorOptions options;
     options.session_type = normal ? "Normal" : "Discovery";
-    options.target_name = normal ? std::string(fuzz::kFuzzTargetIqn) : std::string();
-    options.initiator_name = std::string(fuzz::kFuzzInitiatorIqn);
+    options.target_name = normal ? std::string(test::kTargetIqn) : std::string();
+    options.initiator_name = std::string(test::kInitiatorIqn);
     options.login_timeout = Millis(2000);
     options.max_attempts = 1;
     options.offer_fallback = false;  // one connection: the input is one target's stream
@@ -135,7 +137,10 @@ Recording record(const Scenario& s) {
       if (session) {
         auto login = (*session)->login();
         rec.login_succeeded = login.has_value();
-        if (!login) rec.error = login.error().message;
+        if (!login) {
+          rec.error = login.error().message;
+          rec.failure = login.error();
+        }
         if (login) {
           // A Discovery session carries only Text and Logout (RFC 7143 §4.3): no NOP there.
           if (normal) {
@@ -192,9 +197,9 @@ Pdu login_request(std::uint8_t flags_byte, const std::string& text, std::uint8_t
 }
 
 std::string first_keys() {
-  return build_text(KeyList{{"InitiatorName", std::string(fuzz::kFuzzInitiatorIqn)},
+  return build_text(KeyList{{"InitiatorName", std::string(test::kInitiatorIqn)},
                             {"SessionType", "Normal"},
-                            {"TargetName", std::string(fuzz::kFuzzTargetIqn)},
+                            {"TargetName", std::string(test::kTargetIqn)},
                             {"AuthMethod", "CHAP"}});
 }
 
@@ -406,7 +411,8 @@ TEST(FuzzSeeds, RecordedLoginsReplayThroughTheFuzzTargets) {
 TEST(FuzzSeeds, RecorderSeesFailures) {
   const Recording rec = record({"x", 0x00, 0x00, "a-different-initiator-secret", "", false});
   EXPECT_FALSE(rec.login_succeeded);
-  EXPECT_NE(rec.error.find("0x0201"), std::string::npos) << rec.error;
+  EXPECT_THAT(rec.failure,
+              test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed));
   const auto responses = split(rec.to_initiator);
   ASSERT_FALSE(responses.empty());
   auto last = decode_login_response(responses.back());

@@ -1,8 +1,8 @@
-// Helpers of the hardening tests (fault injection, bad-input campaign, soak, secret hygiene):
-// CHAP identities, a Target on 127.0.0.1 (free port) stopped when it goes out of scope, a raw TCP
-// client that speaks PDUs byte for byte (LoginScript: a scripted initiator that can go part of
-// the way through a valid login and then misbehave), a real InitiatorSession login, a FaultProxy
-// that replaces one login response of a real target with a fault, VmRSS.
+// Helpers of the hardening tests (fault injection, bad-input campaign, soak, secret hygiene), on
+// top of tests/support/ (identities, Lines, start_target, eventually): a raw TCP client that speaks
+// PDUs byte for byte (LoginScript: a scripted initiator that can go part of the way through a valid
+// login and then misbehave), a real InitiatorSession login, a FaultProxy that replaces one login
+// response of a real target with a fault, VmRSS.
 #ifndef MULTICHAP_TESTS_SESSION_HARDENING_FIXTURES_H
 #define MULTICHAP_TESTS_SESSION_HARDENING_FIXTURES_H
 
@@ -27,84 +27,32 @@
 #include "session/session_authenticator.h"
 #include "session/target.h"
 #include "session/transport.h"
+#include "tests/support/backend_params.h"
+#include "tests/support/session_support.h"
 
 namespace multichap::hardening {
 
-inline constexpr std::string_view kTargetIqn = "iqn.2026-11.org.multichap.hardening:target";
-inline constexpr std::string_view kInitiatorIqn = "iqn.2026-11.org.multichap.hardening:initiator";
-inline constexpr std::string_view kUser = "hardening-initiator";
-inline constexpr std::string_view kSecret = "hardening-initiator-secret-7f3a9c";
-inline constexpr std::string_view kTargetUser = "hardening-target";
-inline constexpr std::string_view kTargetSecret = "hardening-target-secret-51e0d2";
-inline constexpr std::string_view kWrongSecret = "hardening-wrong-secret-000000";
+using test::eventually;
+using test::kInitiatorIqn;
+using test::kInitiatorSecret;
+using test::kInitiatorUser;
+using test::kTargetIqn;
+using test::kTargetSecret;
+using test::kTargetUser;
+using test::kWrongSecret;
+using test::Lines;
+using test::start_target;
+using test::target_config;
 
+// The named backend, the default when name is empty (the test fails if it cannot be made).
 inline std::shared_ptr<const HashBackend> backend(std::string_view name = {}) {
-  auto b = name.empty() ? make_default_backend() : make_backend(name);
-  if (!b) std::abort();
-  return *b;
-}
-
-// A target that knows kUser/kSecret and proves itself as kTargetUser/kTargetSecret.
-inline std::shared_ptr<ChapTargetConfig> target_chap(ChapPolicy policy = {}) {
-  auto config = std::make_shared<ChapTargetConfig>();
-  config->accounts.push_back(ChapCredentials{std::string(kUser), Secret::from_text(kSecret)});
-  config->local = ChapCredentials{std::string(kTargetUser), Secret::from_text(kTargetSecret)};
-  config->policy = std::move(policy);
-  return config;
-}
-
-// Collects log or transcript lines from any thread.
-class Lines {
- public:
-  LogSink sink() {
-    return [this](const std::string& line) {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_text += line;
-      m_text += '\n';
-      ++m_count;
-    };
-  }
-  std::string text() const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    return m_text;
-  }
-  std::size_t count() const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    return m_count;
-  }
-
- private:
-  mutable std::mutex m_mutex;
-  std::string m_text;
-  std::size_t m_count = 0;
-};
-
-// Our Target listening on 127.0.0.1 (free port), accepting on a background thread; stopped (all
-// threads joined) when the unique_ptr goes. Null if it could not start.
-inline std::unique_ptr<Target> start_target(TargetOptions options) {
-  if (options.target_name.empty()) options.target_name = std::string(kTargetIqn);
-  auto created = Target::create(std::move(options));
-  if (!created) return nullptr;
-  auto target = std::move(created).value();
-  if (!target->listen(Endpoint{"127.0.0.1", 0})) return nullptr;
-  target->start();
-  return target;
-}
-
-// Polls until condition holds or timeout passes; returns its last value.
-inline bool eventually(const std::function<bool()>& condition, Millis timeout = Millis(5000)) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return condition();
-    std::this_thread::sleep_for(Millis(2));
-  }
-  return true;
+  return test::backend_or_fail(name);
 }
 
 struct LoginSpec {
   bool mutual = false;
   std::vector<Algorithm> algorithms{kDefaultPreference.begin(), kDefaultPreference.end()};
-  std::string_view secret = kSecret;
+  std::string_view secret = kInitiatorSecret;
   std::string_view target_secret = kTargetSecret;
   std::string backend;  // empty: default
   Millis timeout{5000};
@@ -123,23 +71,12 @@ struct LoginResult {
 };
 
 inline std::unique_ptr<InitiatorAuthenticator> initiator_auth(const LoginSpec& spec) {
-  ChapInitiatorConfig config;
-  config.local = ChapCredentials{std::string(kUser), Secret::from_text(spec.secret)};
-  if (spec.mutual) {
-    config.target =
-        ChapCredentials{std::string(kTargetUser), Secret::from_text(spec.target_secret)};
-  }
-  config.policy.algorithms = spec.algorithms;
-  auto created = InitiatorAuthenticator::create(std::move(config), backend(spec.backend));
-  if (!created) return nullptr;
-  return std::move(created).value();
+  return test::initiator_auth(backend(spec.backend), spec.mutual,
+                              test::policy_with(spec.algorithms), spec.secret, spec.target_secret);
 }
 
 inline InitiatorOptions initiator_options(std::uint16_t port, const LoginSpec& spec) {
-  InitiatorOptions options;
-  options.portal = Endpoint{"127.0.0.1", port};
-  options.target_name = std::string(kTargetIqn);
-  options.initiator_name = std::string(kInitiatorIqn);
+  InitiatorOptions options = test::initiator_options(port);
   options.connect_timeout = spec.timeout;
   options.login_timeout = spec.timeout;
   options.max_attempts = spec.attempts;
@@ -202,7 +139,11 @@ class RawClient {
   bool closed_by_peer(Millis timeout = Millis(3000)) {
     std::uint8_t byte = 0;
     auto r = conn.read_exact(MutableByteView(&byte, 1), Clock::now() + timeout);
-    return !r && r.error().kind == ErrorKind::io;
+    return !r && closed(r.error());
+  }
+  // An end of stream or a reset: how a peer closes.
+  static bool closed(const Error& e) {
+    return e.code == ErrorCode::connection_closed || e.code == ErrorCode::read_failed;
   }
   void half_close() { ::shutdown(conn.fd(), SHUT_WR); }
 
@@ -261,7 +202,7 @@ class LoginScript {
                    {"AuthMethod", std::string(auth_method)}};
   }
   // The correct CHAP_R for the received challenge, from secret (hex), or with another identifier.
-  std::string response(std::string_view secret = kSecret) const {
+  std::string response(std::string_view secret = kInitiatorSecret) const {
     return response_for(identifier, secret);
   }
   std::string response_for(std::uint8_t id, std::string_view secret) const {
@@ -333,8 +274,8 @@ class LoginScript {
   }
   // Step 3: the correct one-way response with T=1 -> operational stage.
   bool answer_challenge() {
-    auto r =
-        exchange(request(0x81, KeyList{{"CHAP_N", std::string(kUser)}, {"CHAP_R", response()}}));
+    auto r = exchange(
+        request(0x81, KeyList{{"CHAP_N", std::string(kInitiatorUser)}, {"CHAP_R", response()}}));
     if (!r) return false;
     if (!r->transit || r->nsg != kOperationalStage) {
       failure = "target did not move to the operational stage";

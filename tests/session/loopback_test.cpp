@@ -14,8 +14,9 @@
 #include "session/initiator.h"
 #include "session/target.h"
 #include "tests/session/pdu_relay.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -26,7 +27,7 @@ using test::initiator_options;
 using test::Lines;
 using test::policy_with;
 using test::start_target;
-using test::target_chap;
+using test::target_config;
 
 std::unique_ptr<InitiatorSession> make_session(InitiatorOptions options,
                                                std::unique_ptr<InitiatorAuthenticator> auth) {
@@ -50,10 +51,10 @@ class LoopbackMatrix : public ::testing::TestWithParam<MatrixParam> {};
 
 TEST_P(LoopbackMatrix, LogsInPingsAndLogsOut) {
   const auto [algorithm, backend_name, mutual] = GetParam();
-  const auto backend = test::backend_or_die(backend_name);
+  const auto backend = test::backend_or_fail(backend_name);
   if (!backend->supports(algorithm)) GTEST_SKIP() << backend_name << " lacks this algorithm";
   TargetOptions options;
-  options.chap = target_chap(true, policy_with({algorithm}));
+  options.chap = target_config(true, policy_with({algorithm}));
   options.backend = backend;
   Lines log;
   options.log = log.sink();
@@ -108,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(AllCombinations, LoopbackMatrix,
 
 class LoopbackFailures : public ::testing::TestWithParam<std::string> {
  protected:
-  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_die(GetParam()); }
+  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_fail(GetParam()); }
 
   // Logs in once against a target with target_options; returns the session for inspection.
   std::unique_ptr<InitiatorSession> attempt(
@@ -139,13 +140,14 @@ class LoopbackFailures : public ::testing::TestWithParam<std::string> {
 
 TEST_P(LoopbackFailures, WrongInitiatorSecretIs0201) {
   TargetOptions options;
-  options.chap = target_chap(false);
+  options.chap = target_config(false);
   Result<void> result;
   auto session =
       attempt(std::move(options), initiator_auth(backend(), false, {}, test::kWrongSecret), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->connection_count(), 0u);
@@ -158,7 +160,7 @@ TEST_P(LoopbackFailures, WrongInitiatorSecretIs0201) {
 
 TEST_P(LoopbackFailures, UnknownChapNameIsAlso0201) {
   TargetOptions options;
-  options.chap = target_chap(false);
+  options.chap = target_config(false);
   ChapInitiatorConfig config;
   config.local = test::credentials("somebody-else", test::kInitiatorSecret);
   auto auth = InitiatorAuthenticator::create(std::move(config), backend());
@@ -167,7 +169,8 @@ TEST_P(LoopbackFailures, UnknownChapNameIsAlso0201) {
   auto session = attempt(std::move(options), std::move(auth).value(), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   // The peer learns only "authentication failure", whatever the local reason.
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   expect_failed_login_closed();
@@ -175,12 +178,13 @@ TEST_P(LoopbackFailures, UnknownChapNameIsAlso0201) {
 
 TEST_P(LoopbackFailures, WrongTargetSecretFailsTheInitiatorWhichCloses) {
   TargetOptions options;
-  options.chap = target_chap(true, {}, test::kInitiatorSecret, test::kWrongSecret);
+  options.chap = target_config(true, {}, test::kInitiatorSecret, test::kWrongSecret);
   Result<void> result;
   auto session = attempt(std::move(options), initiator_auth(backend(), true), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response))
+      << result.error().message;
   EXPECT_FALSE(session->last_status().has_value());
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->connection_count(), 0u);
@@ -190,13 +194,14 @@ TEST_P(LoopbackFailures, WrongTargetSecretFailsTheInitiatorWhichCloses) {
 
 TEST_P(LoopbackFailures, UnknownTargetNameIs0203) {
   TargetOptions options;
-  options.chap = target_chap(false);
+  options.chap = target_config(false);
   Result<void> result;
   auto session = attempt(std::move(options), initiator_auth(backend(), false), result,
                          "iqn.2026-11.org.multichap.test:nobody");
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::rejected) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::rejected, ErrorCode::login_refused))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kTargetNotFound);
   EXPECT_EQ(session->attempts(), 1u);
   expect_failed_login_closed();
@@ -206,26 +211,28 @@ TEST_P(LoopbackFailures, MissingMutualWhenRequiredIs0201) {
   ChapPolicy policy;
   policy.require_mutual = true;
   TargetOptions options;
-  options.chap = target_chap(true, policy);
+  options.chap = target_config(true, policy);
   Result<void> result;
   auto session = attempt(std::move(options), initiator_auth(backend(), false), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   expect_failed_login_closed();
 }
 
 TEST_P(LoopbackFailures, NoCommonAlgorithmIs0201) {
   TargetOptions options;
-  options.chap = target_chap(false, policy_with({Algorithm::sha3_256, Algorithm::sha256}));
+  options.chap = target_config(false, policy_with({Algorithm::sha3_256, Algorithm::sha256}));
   Result<void> result;
   auto session = attempt(
       std::move(options),
       initiator_auth(backend(), false, policy_with({Algorithm::sha1, Algorithm::md5})), result);
   ASSERT_TRUE(session);
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   EXPECT_EQ(session->attempts(), 1u);
   expect_failed_login_closed();
@@ -239,12 +246,12 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, LoopbackFailures, ::testing::ValuesIn(test
 
 class MultipleConnections : public ::testing::TestWithParam<std::string> {
  protected:
-  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_die(GetParam()); }
+  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_fail(GetParam()); }
 };
 
 TEST_P(MultipleConnections, EachConnectionRunsItsOwnExchange) {
   TargetOptions options;
-  options.chap = target_chap(true);
+  options.chap = target_config(true);
   options.backend = backend();
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
@@ -331,9 +338,9 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, MultipleConnections,
 
 // A non-leading login naming a session that does not exist, written with the PDU codec.
 TEST(MultipleConnectionsRaw, ANonLeadingLoginWithAWrongTsihIs020a) {
-  const auto backend = test::backend_or_die(test::backend_names().front());
+  const auto backend = test::backend_or_fail(test::backend_names().front());
   TargetOptions options;
-  options.chap = target_chap(false);
+  options.chap = target_config(false);
   options.backend = backend;
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
@@ -378,7 +385,7 @@ TEST(MultipleConnectionsRaw, ANonLeadingLoginWithAWrongTsihIs020a) {
     // The target ends the login: the connection closes.
     auto after = read_pdu(*conn, kDefaultMaxRecvDataSegment, Clock::now() + Millis(3000));
     ASSERT_FALSE(after);
-    EXPECT_EQ(after.error().kind, ErrorKind::io) << c.what;
+    EXPECT_THAT(after, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed)) << c.what;
   }
   EXPECT_EQ(target->session_count(), 1u);
   ASSERT_TRUE(session->ping());
@@ -390,9 +397,9 @@ TEST(MultipleConnectionsRaw, ANonLeadingLoginWithAWrongTsihIs020a) {
 
 TEST(LoopbackConcurrency, SixteenSessionsLogInAtOnce) {
   constexpr int kSessions = 16;
-  const auto backend = test::backend_or_die(test::backend_names().front());
+  const auto backend = test::backend_or_fail(test::backend_names().front());
   TargetOptions options;
-  options.chap = target_chap(true);
+  options.chap = target_config(true);
   options.backend = backend;
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);

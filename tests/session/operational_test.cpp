@@ -2,6 +2,7 @@
 // per key rule (list, boolean OR/AND, numeric min/max), the reserved answers NotUnderstood,
 // Irrelevant and Reject, and the initiator's check of the target's answers.
 #include "session/operational.h"
+#include "tests/support/result_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -172,7 +173,7 @@ TEST(CheckOperationalAnswers, AListValueWeDidNotOfferIsAProtocolError) {
   auto r = check_operational_answers(KeyList{{"HeaderDigest", "None"}},
                                      KeyList{{"HeaderDigest", "CRC32C"}}, negotiated);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::operational_answer_invalid));
   EXPECT_FALSE(negotiated.contains("HeaderDigest"));
 }
 
@@ -208,7 +209,7 @@ TEST(CheckOperationalAnswers, AValueTheSelectionRuleDoesNotAdmitIsAProtocolError
     EXPECT_EQ(r.has_value(), c.admitted)
         << c.key << ": offered " << c.offered << ", answered " << c.answered;
     if (!r) {
-      EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+      EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::operational_answer_invalid));
       EXPECT_FALSE(negotiated.contains(c.key));
     } else {
       EXPECT_EQ(*negotiated.find(c.key), c.answered);

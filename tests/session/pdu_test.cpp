@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "session/transport.h"
+#include "tests/support/result_matchers.h"
 
 namespace multichap {
 namespace {
@@ -196,7 +197,7 @@ TEST(PduCodec, LogoutRequestWithoutFinalBitIsAProtocolError) {
   pdu.bhs[1] &= 0x7f;
   auto r = decode_logout_request(pdu);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::logout_without_final));
 }
 
 TEST(PduCodec, NopOutAndNopInRoundTripWithData) {
@@ -255,13 +256,20 @@ TEST(PduCodec, RejectRoundTripsWithTheRejectedHeader) {
 
 TEST(PduCodec, DecodersRefuseTheWrongOpcode) {
   const Pdu nop = encode(NopOut{});
-  EXPECT_EQ(decode_login_request(nop).error().kind, ErrorKind::protocol);
-  EXPECT_EQ(decode_login_response(nop).error().kind, ErrorKind::protocol);
-  EXPECT_EQ(decode_logout_request(nop).error().kind, ErrorKind::protocol);
-  EXPECT_EQ(decode_logout_response(nop).error().kind, ErrorKind::protocol);
-  EXPECT_EQ(decode_nop_in(nop).error().kind, ErrorKind::protocol);
-  EXPECT_EQ(decode_reject(nop).error().kind, ErrorKind::protocol);
-  EXPECT_EQ(decode_nop_out(encode(NopIn{})).error().kind, ErrorKind::protocol);
+  EXPECT_THAT(decode_login_request(nop),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
+  EXPECT_THAT(decode_login_response(nop),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
+  EXPECT_THAT(decode_logout_request(nop),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
+  EXPECT_THAT(decode_logout_response(nop),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
+  EXPECT_THAT(decode_nop_in(nop),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
+  EXPECT_THAT(decode_reject(nop),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
+  EXPECT_THAT(decode_nop_out(encode(NopIn{})),
+              test::ResultIs(ErrorKind::protocol, ErrorCode::opcode_unexpected));
   EXPECT_EQ(opcode_name(0x03), "Login Request");
   EXPECT_EQ(opcode_name(0x1c), "opcode 0x1c");
 }
@@ -287,6 +295,7 @@ struct StageCase {
   std::uint8_t flags;
   bool valid;
   const char* what;
+  ErrorCode code = ErrorCode::generic_internal;  // the reason, when not valid
 };
 
 constexpr StageCase kStageCases[] = {
@@ -296,14 +305,14 @@ constexpr StageCase kStageCases[] = {
     {0x83, true, "CSG 0 -> 3"},
     {0x87, true, "CSG 1 -> 3"},
     {0x40, true, "C alone"},
-    {0xc1, false, "T and C both set"},
-    {0xc7, false, "T and C both set, forward transit"},
-    {0x08, false, "CSG 2"},
-    {0x8b, false, "CSG 2 with transit"},
-    {0x82, false, "NSG 2 with transit"},
-    {0x80, false, "transit to the same stage (0 -> 0)"},
-    {0x85, false, "transit to the same stage (1 -> 1)"},
-    {0x84, false, "transit backwards (1 -> 0)"},
+    {0xc1, false, "T and C both set", ErrorCode::login_t_and_c},
+    {0xc7, false, "T and C both set, forward transit", ErrorCode::login_t_and_c},
+    {0x08, false, "CSG 2", ErrorCode::login_reserved_stage},
+    {0x8b, false, "CSG 2 with transit", ErrorCode::login_reserved_stage},
+    {0x82, false, "NSG 2 with transit", ErrorCode::login_reserved_stage},
+    {0x80, false, "transit to the same stage (0 -> 0)", ErrorCode::login_stage_backwards},
+    {0x85, false, "transit to the same stage (1 -> 1)", ErrorCode::login_stage_backwards},
+    {0x84, false, "transit backwards (1 -> 0)", ErrorCode::login_stage_backwards},
 };
 
 TEST(PduStages, LoginRequestStageRules) {
@@ -311,7 +320,7 @@ TEST(PduStages, LoginRequestStageRules) {
     auto r = decode_login_request(login_request_with_flags(c.flags));
     EXPECT_EQ(r.has_value(), c.valid) << c.what;
     if (!c.valid && !r) {
-      EXPECT_EQ(r.error().kind, ErrorKind::protocol) << c.what;
+      EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, c.code)) << c.what;
     }
   }
 }
@@ -321,7 +330,7 @@ TEST(PduStages, LoginResponseStageRules) {
     auto r = decode_login_response(login_response_with_flags(c.flags));
     EXPECT_EQ(r.has_value(), c.valid) << c.what;
     if (!c.valid && !r) {
-      EXPECT_EQ(r.error().kind, ErrorKind::protocol) << c.what;
+      EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, c.code)) << c.what;
     }
   }
 }
@@ -329,7 +338,7 @@ TEST(PduStages, LoginResponseStageRules) {
 TEST(PduStages, ReservedFlagBitsInALoginRequestAreAProtocolError) {
   auto r = decode_login_request(login_request_with_flags(0x10));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, ErrorCode::login_reserved_flags));
 }
 
 TEST(PduStages, AFailureStatusIsDecodedWhateverItsStageBits) {
@@ -354,10 +363,11 @@ Bytes header_with(std::uint8_t ahs_words, std::uint32_t data_length) {
   return b;
 }
 
-void expect_protocol_error(const Bytes& wire, std::uint32_t max_data, const char* what) {
+void expect_protocol_error(const Bytes& wire, std::uint32_t max_data, ErrorCode code,
+                           const char* what) {
   auto r = parse_pdu(wire, max_data);
   ASSERT_FALSE(r) << what;
-  EXPECT_EQ(r.error().kind, ErrorKind::protocol) << what;
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::protocol, code)) << what;
 }
 
 TEST(PduParse, AcceptsAWellFormedPduWithAhs) {
@@ -374,39 +384,41 @@ TEST(PduParse, ShorterThanAHeader) {
   Bytes wire = header_with(0, 0);
   for (std::size_t n = 0; n < kBhsSize; ++n) {
     expect_protocol_error(Bytes(wire.begin(), wire.begin() + static_cast<long>(n)), kMax,
-                          "truncated header");
+                          ErrorCode::pdu_truncated, "truncated header");
   }
 }
 
 TEST(PduParse, DataSegmentLengthBeyondTheBuffer) {
   Bytes wire = header_with(0, 64);
   wire.resize(wire.size() + 16, 'x');
-  expect_protocol_error(wire, kMax, "64 bytes announced, 16 present");
-  expect_protocol_error(header_with(0, 0xffffff), 0xffffff, "16 MiB announced, none present");
+  expect_protocol_error(wire, kMax, ErrorCode::pdu_truncated, "64 bytes announced, 16 present");
+  expect_protocol_error(header_with(0, 0xffffff), 0xffffff, ErrorCode::pdu_truncated,
+                        "16 MiB announced, none present");
 }
 
 TEST(PduParse, DataSegmentLengthBeyondMaxData) {
   Bytes wire = header_with(0, kMax + 4);
   wire.resize(wire.size() + kMax + 4, 'x');  // even when the bytes are all there
-  expect_protocol_error(wire, kMax, "length over max_data");
-  expect_protocol_error(header_with(0, 8), 4, "8 bytes with max_data 4");
+  expect_protocol_error(wire, kMax, ErrorCode::pdu_data_too_long, "length over max_data");
+  expect_protocol_error(header_with(0, 8), 4, ErrorCode::pdu_data_too_long,
+                        "8 bytes with max_data 4");
 }
 
 TEST(PduParse, AhsLengthBeyondTheBuffer) {
   Bytes wire = header_with(255, 0);  // 1020 bytes of AHS announced
   wire.resize(wire.size() + 100, 0);
-  expect_protocol_error(wire, kMax, "AHS beyond the buffer");
+  expect_protocol_error(wire, kMax, ErrorCode::pdu_truncated, "AHS beyond the buffer");
   Bytes with_data = header_with(2, 4);
   with_data.resize(with_data.size() + 8, 0);  // the AHS, but no room for the data
-  expect_protocol_error(with_data, kMax, "AHS present, data missing");
+  expect_protocol_error(with_data, kMax, ErrorCode::pdu_truncated, "AHS present, data missing");
 }
 
 TEST(PduParse, MissingPadding) {
   Bytes wire = header_with(0, 5);
   wire.insert(wire.end(), {'h', 'e', 'l', 'l', 'o'});
-  expect_protocol_error(wire, kMax, "no padding");
+  expect_protocol_error(wire, kMax, ErrorCode::pdu_padding, "no padding");
   wire.push_back(0);
-  expect_protocol_error(wire, kMax, "one of three padding bytes");
+  expect_protocol_error(wire, kMax, ErrorCode::pdu_padding, "one of three padding bytes");
   wire.insert(wire.end(), {0, 0});
   EXPECT_TRUE(parse_pdu(wire, kMax));
 }
@@ -416,11 +428,11 @@ TEST(PduParse, TrailingBytes) {
   wire.insert(wire.end(), {'a', 'b', 'c', 'd'});
   ASSERT_TRUE(parse_pdu(wire, kMax));
   wire.push_back(0);
-  expect_protocol_error(wire, kMax, "one trailing byte");
+  expect_protocol_error(wire, kMax, ErrorCode::pdu_trailing_bytes, "one trailing byte");
   Bytes two = encode(NopOut{}).serialize();
   const Bytes second = encode(NopOut{}).serialize();
   two.insert(two.end(), second.begin(), second.end());
-  expect_protocol_error(two, kMax, "two PDUs in one buffer");
+  expect_protocol_error(two, kMax, ErrorCode::pdu_trailing_bytes, "two PDUs in one buffer");
 }
 
 TEST(PduParse, EveryTruncationOfAValidPduIsRejected) {
@@ -482,7 +494,8 @@ TEST(PduRead, PeerClosingInsideTheHeaderIsAnIoError) {
   pair->writer.close();
   auto pdu = read_pdu(pair->reader, kMax, Clock::now() + Millis(2000));
   ASSERT_FALSE(pdu);
-  EXPECT_EQ(pdu.error().kind, ErrorKind::io) << pdu.error().message;
+  EXPECT_THAT(pdu, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+      << pdu.error().message;
 }
 
 TEST(PduRead, PeerClosingInsideTheDataIsAnIoError) {
@@ -495,7 +508,8 @@ TEST(PduRead, PeerClosingInsideTheDataIsAnIoError) {
   pair->writer.close();
   auto pdu = read_pdu(pair->reader, kMax, Clock::now() + Millis(2000));
   ASSERT_FALSE(pdu);
-  EXPECT_EQ(pdu.error().kind, ErrorKind::io) << pdu.error().message;
+  EXPECT_THAT(pdu, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+      << pdu.error().message;
 }
 
 TEST(PduRead, AStallingPeerIsATimeoutAtTheDeadline) {
@@ -509,7 +523,8 @@ TEST(PduRead, AStallingPeerIsATimeoutAtTheDeadline) {
   auto pdu = read_pdu(pair->reader, kMax, start + Millis(300));
   const auto took = Clock::now() - start;
   ASSERT_FALSE(pdu);
-  EXPECT_EQ(pdu.error().kind, ErrorKind::timeout) << pdu.error().message;
+  EXPECT_THAT(pdu, test::ResultIs(ErrorKind::timeout, ErrorCode::read_timeout))
+      << pdu.error().message;
   EXPECT_GE(took, Millis(300));
   EXPECT_LT(took, Millis(1500));
 }
@@ -522,7 +537,8 @@ TEST(PduRead, ALengthOverMaxIsRefusedBeforeReadingTheData) {
   ASSERT_TRUE(send_bytes(pair->writer, header_with(0, kMax + 1)));
   auto pdu = read_pdu(pair->reader, kMax, Clock::now() + Millis(2000));
   ASSERT_FALSE(pdu);
-  EXPECT_EQ(pdu.error().kind, ErrorKind::protocol) << pdu.error().message;
+  EXPECT_THAT(pdu, test::ResultIs(ErrorKind::protocol, ErrorCode::pdu_data_too_long))
+      << pdu.error().message;
 }
 
 TEST(PduRead, TheStopFlagEndsABlockedRead) {
@@ -537,7 +553,7 @@ TEST(PduRead, TheStopFlagEndsABlockedRead) {
   auto pdu = read_pdu(pair->reader, kMax, start + Millis(5000), &stop);
   stopper.join();
   ASSERT_FALSE(pdu);
-  EXPECT_EQ(pdu.error().kind, ErrorKind::io);
+  EXPECT_THAT(pdu, test::ResultIs(ErrorKind::io, ErrorCode::stopped));
   EXPECT_LT(Clock::now() - start, Millis(2000));
 }
 
@@ -552,14 +568,16 @@ TEST(PduRead, ASocketpairPeerThatStallsOrClosesIsReportedNotWaitedOnForever) {
   const auto start = Clock::now();
   auto stalled = read_pdu(reader, kMax, start + Millis(300));
   ASSERT_FALSE(stalled);
-  EXPECT_EQ(stalled.error().kind, ErrorKind::timeout) << stalled.error().message;
+  EXPECT_THAT(stalled, test::ResultIs(ErrorKind::timeout, ErrorCode::read_timeout))
+      << stalled.error().message;
   EXPECT_LT(Clock::now() - start, Millis(1500));
 
   // Then the peer goes away.
   writer.close();
   auto closed = read_pdu(reader, kMax, Clock::now() + Millis(2000));
   ASSERT_FALSE(closed);
-  EXPECT_EQ(closed.error().kind, ErrorKind::io) << closed.error().message;
+  EXPECT_THAT(closed, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+      << closed.error().message;
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "session/operational.h"
 #include "session/pdu.h"
 #include "session/transport.h"
+#include "tests/support/identities.h"
 
 namespace multichap::test {
 
@@ -50,10 +51,10 @@ struct Quirks {
   bool base64 = false;                        // CHAP_C (and mutual CHAP_R) in base64
   std::optional<std::uint32_t> force_chap_a;  // picks this number whatever was offered
   // Accounts.
-  std::string user = "initiator-user";
-  std::string secret = "initiator-secret-0123456789";
-  std::string target_user = "target-user";
-  std::string target_secret = "target-secret-9876543210";
+  std::string user = std::string(kInitiatorUser);
+  std::string secret = std::string(kInitiatorSecret);
+  std::string target_user = std::string(kTargetUser);
+  std::string target_secret = std::string(kTargetSecret);
   bool require_chap = true;  // false: AuthMethod=None accepted
   // Discovery.
   // The SendTargets answer: names and addresses ("SELF": this target's own portal, ",1").

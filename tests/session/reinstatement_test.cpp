@@ -17,14 +17,16 @@
 #include "session/session_authenticator.h"
 #include "session/target.h"
 #include "session/target_connection.h"
+#include "tests/support/identities.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
 
-constexpr const char* kTarget = "iqn.2026-12.org.multichap:reinstate";
-constexpr const char* kInitiator = "iqn.2026-12.org.multichap:host";
-constexpr const char* kUser = "host-user";
-constexpr const char* kSecret = "host-secret-0123";
+using test::kInitiatorIqn;
+using test::kTargetIqn;
+using test::start_target;
+
 constexpr Isid kIsid = {0x80, 0x12, 0x34, 0x56, 0x00, 0x01};
 
 std::shared_ptr<const HashBackend> backend() {
@@ -33,26 +35,22 @@ std::shared_ptr<const HashBackend> backend() {
 }
 
 TargetOptions target_options() {
-  auto chap = std::make_shared<ChapTargetConfig>();
-  chap->accounts.push_back(ChapCredentials{kUser, Secret::from_text(kSecret)});
   TargetOptions options;
-  options.target_name = kTarget;
-  options.chap = chap;
+  options.target_name = std::string(kTargetIqn);
+  options.chap = test::target_config(false);
   options.backend = backend();
   options.log_logins = false;
   return options;
 }
 
 std::unique_ptr<InitiatorAuthenticator> initiator_auth() {
-  ChapInitiatorConfig config;
-  config.local = ChapCredentials{kUser, Secret::from_text(kSecret)};
-  return InitiatorAuthenticator::create(std::move(config), backend()).value();
+  return test::initiator_auth(backend(), false);
 }
 
 InitiatorLoginParams login_params(bool leading, std::uint16_t tsih, std::uint16_t cid) {
   InitiatorLoginParams params;
-  params.initiator_name = kInitiator;
-  params.target_name = kTarget;
+  params.initiator_name = std::string(kInitiatorIqn);
+  params.target_name = std::string(kTargetIqn);
   params.isid = kIsid;
   params.leading = leading;
   params.tsih = tsih;
@@ -146,9 +144,10 @@ TEST_F(Machines, ConnectionReinstatementDisplacesTheOldConnectionAndKeepsTheSess
 
 TEST(SessionRegistry, ADisplacedSeatGivenBackChangesNothing) {
   SessionRegistry registry(4);
-  auto first = registry.join(kIsid, kInitiator, true, 0, 1, false);
+  const std::string name(kInitiatorIqn);
+  auto first = registry.join(kIsid, name, true, 0, 1, false);
   ASSERT_TRUE(first.has_value());
-  auto second = registry.join(kIsid, kInitiator, false, first->seat.tsih, 1, false);
+  auto second = registry.join(kIsid, name, false, first->seat.tsih, 1, false);
   ASSERT_TRUE(second.has_value());
   ASSERT_EQ(second->displaced, std::vector<std::uint64_t>{first->seat.token});
   registry.leave(first->seat);  // the old connection closes late
@@ -194,23 +193,17 @@ bool closed_by_target(Connection& conn, Millis timeout) {
   const auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     auto n = conn.read_some(MutableByteView(buffer.data(), buffer.size()), deadline);
-    if (!n) return n.error().kind == ErrorKind::io;  // EOF/reset is io; timeout is not
+    if (!n) {  // an end of stream or a reset; a timeout is not
+      return n.error().code == ErrorCode::connection_closed ||
+             n.error().code == ErrorCode::read_failed;
+    }
     if (*n == 0) return true;
   }
   return false;
 }
 
-std::unique_ptr<Target> start_live_target() {
-  auto created = Target::create(target_options());
-  if (!created) return nullptr;
-  auto target = std::move(created).value();
-  if (!target->listen(Endpoint{"127.0.0.1", 0})) return nullptr;
-  target->start();
-  return target;
-}
-
 TEST(LiveTarget, SessionReinstatementClosesTheOldSessionsConnection) {
-  auto target = start_live_target();
+  auto target = start_target(target_options());
   ASSERT_NE(target, nullptr);
   auto a = live_login(target->port(), true, 0, 1);
   ASSERT_TRUE(a.has_value());
@@ -223,7 +216,7 @@ TEST(LiveTarget, SessionReinstatementClosesTheOldSessionsConnection) {
 }
 
 TEST(LiveTarget, ConnectionReinstatementClosesTheOldConnectionOnly) {
-  auto target = start_live_target();
+  auto target = start_target(target_options());
   ASSERT_NE(target, nullptr);
   auto a = live_login(target->port(), true, 0, 1);
   ASSERT_TRUE(a.has_value());

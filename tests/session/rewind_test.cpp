@@ -22,8 +22,9 @@
 #include "session/initiator.h"
 #include "session/operational.h"
 #include "session/pdu.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -124,9 +125,10 @@ class ScriptedTarget {
   // Plays one connection according to script.
   void serve(Connection& conn, const AttemptScript& script, AttemptRecord& record) {
     auto problem = [&](std::string what) { record.problems.push_back(std::move(what)); };
-    auto created = ChapTarget::create(test::target_chap(true, policy_with(script.allowed),
-                                                        test::kInitiatorSecret, script.own_secret),
-                                      m_backend);
+    auto created =
+        ChapTarget::create(test::target_config(true, policy_with(script.allowed),
+                                               test::kInitiatorSecret, script.own_secret),
+                           m_backend);
     if (!created) return problem("ChapTarget::create: " + created.error().message);
     ChapTarget& chap = **created;
     std::optional<LoginRequest> first;
@@ -314,7 +316,7 @@ class RewindTest
  protected:
   const FailureVariant& variant() const { return std::get<0>(GetParam()); }
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(std::get<1>(GetParam()));
+    return test::backend_or_fail(std::get<1>(GetParam()));
   }
 };
 
@@ -400,7 +402,7 @@ INSTANTIATE_TEST_SUITE_P(Variants, RewindTest,
 class RetryPolicyTest : public ::testing::Test {
  protected:
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(test::backend_names().front());
+    return test::backend_or_fail(test::backend_names().front());
   }
 };
 
@@ -417,7 +419,8 @@ TEST_F(RetryPolicyTest, AuthenticationFailureStatusIsNotRetried) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::target_auth_failed))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kAuthenticationFailure);
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->authenticator().rewinds(), 1u);
@@ -439,7 +442,8 @@ TEST_F(RetryPolicyTest, TargetNotFoundStatusIsNotRetried) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::rejected) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::rejected, ErrorCode::login_refused))
+      << result.error().message;
   EXPECT_EQ(session->last_status(), status::kTargetNotFound);
   EXPECT_EQ(session->attempts(), 1u);
   ASSERT_TRUE(target.wait_for_records(1));
@@ -458,7 +462,8 @@ TEST_F(RetryPolicyTest, ATargetThatFailsMutualAuthenticationIsNotRetried) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::authentication) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::authentication, ErrorCode::bad_response))
+      << result.error().message;
   EXPECT_FALSE(session->last_status().has_value());  // we close; nobody sent a status
   EXPECT_EQ(session->attempts(), 1u);
   EXPECT_EQ(session->connection_count(), 0u);
@@ -513,7 +518,8 @@ TEST_F(RetryPolicyTest, GivesUpAfterMaxAttemptsEachWithFreshChallenges) {
   ASSERT_TRUE(session);
   auto result = session->login();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::io) << result.error().message;
+  EXPECT_THAT(result, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+      << result.error().message;
   EXPECT_EQ(session->attempts(), 3u);
   EXPECT_EQ(session->authenticator().rewinds(), 3u);
   ASSERT_TRUE(target.wait_for_records(3));
@@ -545,7 +551,7 @@ struct FallbackVariant {
 class FallbackRewindTest : public ::testing::TestWithParam<FallbackVariant> {
  protected:
   std::shared_ptr<const HashBackend> backend() const {
-    return test::backend_or_die(test::backend_names().front());
+    return test::backend_or_fail(test::backend_names().front());
   }
 };
 

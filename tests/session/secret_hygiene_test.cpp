@@ -45,7 +45,7 @@ std::vector<std::string> forms_of(ByteView bytes) {
 
 std::vector<std::string> secret_forms() {
   std::vector<std::string> out;
-  for (const std::string_view s : {kSecret, kTargetSecret, kWrongSecret}) {
+  for (const std::string_view s : {kInitiatorSecret, kTargetSecret, kWrongSecret}) {
     for (auto& f : forms_of(ByteView(s))) out.push_back(f);
   }
   return out;
@@ -121,7 +121,7 @@ TEST(SecretHygiene, LogsTranscriptsAndErrorsNeverCarrySecretsOrResponses) {
     // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers
     // it).
     options.guard.enabled = false;
-    options.chap = target_chap(sc.target_policy);
+    options.chap = target_config(true, sc.target_policy);
     options.log = log.sink();
     options.log_keys = true;
     auto target = start_target(std::move(options));
@@ -137,7 +137,7 @@ TEST(SecretHygiene, LogsTranscriptsAndErrorsNeverCarrySecretsOrResponses) {
     ASSERT_TRUE(eventually([&] { return target->active_connections() == 0; }));
 
     const std::string said =
-        log.text() + transcript.text() + (r.login ? "" : r.login.error().message);
+        log.joined() + transcript.joined() + (r.login ? "" : r.login.error().message);
     EXPECT_GT(log.count(), 3u);         // log_keys really logged the exchange
     EXPECT_GT(transcript.count(), 3u);  // and the transcript shows it
     EXPECT_TRUE(free_of(said, secret_forms()));
@@ -168,7 +168,7 @@ TEST(SecretHygiene, ReflectionAndOwnSecretRefusalsStayQuiet) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  options.chap = target_chap();
+  options.chap = target_config(true);
   options.log = log.sink();
   options.log_keys = true;
   auto target = start_target(std::move(options));
@@ -179,7 +179,7 @@ TEST(SecretHygiene, ReflectionAndOwnSecretRefusalsStayQuiet) {
     ASSERT_TRUE(client);
     LoginScript s(std::move(*client));
     ASSERT_TRUE(s.offer_auth_method() && s.offer_algorithms()) << s.failure;
-    KeyList keys{{"CHAP_N", std::string(kUser)}};
+    KeyList keys{{"CHAP_N", std::string(kInitiatorUser)}};
     if (variant == 0) {
       keys.set("CHAP_R", s.response(kTargetSecret));  // the target's own secret (§9.2.1)
     } else {
@@ -196,7 +196,7 @@ TEST(SecretHygiene, ReflectionAndOwnSecretRefusalsStayQuiet) {
     EXPECT_EQ(resp->status, status::kAuthenticationFailure);
   }
   ASSERT_TRUE(eventually([&] { return target->active_connections() == 0; }));
-  const std::string text = log.text();
+  const std::string text = log.joined();
   EXPECT_NE(text.find("our own secret"), std::string::npos) << text;
   EXPECT_NE(text.find("reflected our own challenge"), std::string::npos) << text;
   EXPECT_TRUE(free_of(text, secret_forms()));
@@ -221,16 +221,16 @@ TEST(SecretHygiene, ConfigurationErrorsNameTheRuleNotTheSecret) {
   };
   initiator(kShort, std::nullopt);
   initiator("", std::nullopt);
-  initiator(kSecret, kSecret);  // one secret for both directions
-  initiator(kSecret, kTiny);
+  initiator(kInitiatorSecret, kInitiatorSecret);  // one secret for both directions
+  initiator(kInitiatorSecret, kTiny);
   ChapPolicy unnumbered;  // SHA-256 has no CHAP_A number in tgt's legacy numbering
   unnumbered.algorithms = {Algorithm::sha256};
   unnumbered.numbering = ChapNumbering::legacy_tgt_sha1;
-  initiator(kSecret, std::nullopt, unnumbered);
+  initiator(kInitiatorSecret, std::nullopt, unnumbered);
 
   ChapTargetConfig config;
-  config.accounts.push_back(ChapCredentials{"a", Secret::from_text(kSecret)});
-  config.local = ChapCredentials{"t", Secret::from_text(kSecret)};
+  config.accounts.push_back(ChapCredentials{"a", Secret::from_text(kInitiatorSecret)});
+  config.local = ChapCredentials{"t", Secret::from_text(kInitiatorSecret)};
   auto shared = validate_config(config, *crypto);
   ASSERT_FALSE(shared.has_value());
   errors.push_back(shared.error());
@@ -240,7 +240,7 @@ TEST(SecretHygiene, ConfigurationErrorsNameTheRuleNotTheSecret) {
   ASSERT_FALSE(short_account.has_value());
   errors.push_back(short_account.error());
 
-  const std::string_view bad_encodings[] = {"0xnot-hex-7f3a9c", "0b@@@@", kSecret};
+  const std::string_view bad_encodings[] = {"0xnot-hex-7f3a9c", "0b@@@@", kInitiatorSecret};
   for (const std::string_view bad : bad_encodings) {
     auto r = Secret::from_encoded(bad);
     ASSERT_FALSE(r.has_value());
@@ -264,7 +264,7 @@ TEST(SecretWiping, SessionAuthenticatorRewindWipesTheChallengeOfARealLogin) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  options.chap = target_chap();
+  options.chap = target_config(true);
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
   LoginSpec spec;
@@ -291,7 +291,7 @@ TEST(SecretWiping, RetriedLoginRewindsBeforeTheNextAttempt) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  options.chap = target_chap();
+  options.chap = target_config(true);
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
   // The first connection is dropped in place of the target's CHAP_R: our challenge was issued.
@@ -316,7 +316,7 @@ TEST(SecretWiping, TargetWipesTheChallengeWhenALoginEnds) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  options.chap = target_chap();
+  options.chap = target_config(true);
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
   auto client = RawClient::connect(target->port());
@@ -335,7 +335,7 @@ TEST(SecretWiping, DestroyingASessionOrATargetWipesTheirSecrets) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  auto chap = target_chap();
+  auto chap = target_config(true);
   options.chap = chap;
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
@@ -351,7 +351,7 @@ TEST(SecretWiping, DestroyingASessionOrATargetWipesTheirSecrets) {
     ASSERT_TRUE((*session)->login());
     ASSERT_TRUE((*session)->logout());
     ASSERT_TRUE(eventually([&] { return target->active_connections() == 0; }));
-    const std::size_t expected = kSecret.size() + kTargetSecret.size() +
+    const std::size_t expected = kInitiatorSecret.size() + kTargetSecret.size() +
                                  (*session)->authenticator().exchange().issued_challenge().size();
     const std::uint64_t before = wiped_byte_count();
     session->reset();
@@ -359,7 +359,7 @@ TEST(SecretWiping, DestroyingASessionOrATargetWipesTheirSecrets) {
   }
   const std::uint64_t before = wiped_byte_count();
   target.reset();
-  EXPECT_GE(wiped_byte_count() - before, kSecret.size() + kTargetSecret.size());
+  EXPECT_GE(wiped_byte_count() - before, kInitiatorSecret.size() + kTargetSecret.size());
 }
 
 }  // namespace

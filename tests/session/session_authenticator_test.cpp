@@ -8,15 +8,16 @@
 #include <gtest/gtest.h>
 
 #include "auth/secure.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
 
 using test::initiator_auth;
 using test::policy_with;
-using test::target_chap;
+using test::target_config;
 
 Bytes copy_of(ByteView view) {
   return Bytes(view.begin(), view.end());
@@ -39,7 +40,7 @@ std::vector<KeyList> run_exchange(LoginAuthenticator& initiator, LoginAuthentica
 
 std::unique_ptr<TargetAuthenticator> make_target(std::shared_ptr<const HashBackend> backend,
                                                  bool with_identity, ChapPolicy policy = {}) {
-  auto created = TargetAuthenticator::create(target_chap(with_identity, std::move(policy)),
+  auto created = TargetAuthenticator::create(target_config(with_identity, std::move(policy)),
                                              std::move(backend));
   if (!created) return nullptr;
   return std::move(created).value();
@@ -47,7 +48,7 @@ std::unique_ptr<TargetAuthenticator> make_target(std::shared_ptr<const HashBacke
 
 class SessionAuthenticatorTest : public ::testing::TestWithParam<std::string> {
  protected:
-  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_die(GetParam()); }
+  std::shared_ptr<const HashBackend> backend() const { return test::backend_or_fail(GetParam()); }
 };
 
 TEST_P(SessionAuthenticatorTest, MutualExchangeSucceedsThroughTheInterface) {
@@ -145,7 +146,8 @@ TEST_P(SessionAuthenticatorTest, RewindRecoversAFailedExchange) {
   EXPECT_TRUE(initiator->exchange().issued_challenge().empty());  // wiped on failure too
   auto again = initiator->step(KeyList{});
   ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().kind, ErrorKind::usage);  // "rewind before reuse"
+  EXPECT_THAT(again, test::ResultIs(ErrorKind::usage,
+                                    ErrorCode::exchange_failed));  // "rewind before reuse"
 
   initiator->rewind();
   EXPECT_EQ(initiator->state(), AuthStatus::in_progress);

@@ -65,7 +65,7 @@ TEST(Soak, TenThousandMixedLoginsKeepMemoryFlatAndStatsExact) {
   TargetOptions options;
   // Its failures all come from 127.0.0.1: LoginGuard would delay them (login_guard_test covers it).
   options.guard.enabled = false;
-  options.chap = target_chap();
+  options.chap = target_config(true);
   auto target = start_target(std::move(options));
   ASSERT_TRUE(target);
   const std::uint16_t port = target->port();
@@ -98,6 +98,7 @@ TEST(Soak, TenThousandMixedLoginsKeepMemoryFlatAndStatsExact) {
         bool as_planned = false;
         if (p.wrong_secret) {
           as_planned = !r.login && r.login.error().kind == ErrorKind::authentication &&
+                       r.login.error().code == ErrorCode::target_auth_failed &&
                        r.status == status::kAuthenticationFailure;
           if (as_planned) ++refused;
         } else {

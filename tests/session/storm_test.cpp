@@ -21,7 +21,7 @@
 #include "session/initiator.h"
 #include "session/pdu.h"
 #include "session/target.h"
-#include "tests/session/session_fixtures.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -29,7 +29,7 @@ namespace {
 using test::initiator_auth;
 using test::initiator_options;
 using test::start_target;
-using test::target_chap;
+using test::target_config;
 
 // A raw TCP client bound to a chosen loopback source address. Closes on destruction.
 class RawClient {
@@ -99,7 +99,7 @@ std::size_t thread_count() {
 
 TargetOptions storm_options() {
   TargetOptions options;
-  options.chap = target_chap(true, test::policy_with(test::all_algorithms()));
+  options.chap = target_config(true, test::policy_with(test::all_algorithms()));
   options.threads = 2;
   return options;
 }

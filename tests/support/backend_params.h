@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/hash_backend.h"
@@ -15,8 +16,10 @@ namespace multichap::test {
 
 // Names of the built backends, as std::string for gtest parameters.
 std::vector<std::string> backend_names();
-// The named backend; fails the test (fatal) when it cannot be made.
-std::shared_ptr<const HashBackend> backend_or_die(const std::string& name);
+// The named backend (empty: the default one). When it cannot be made, the running test fails
+// (ADD_FAILURE, naming the backend and why) and a stand-in is returned whose every operation
+// fails and which supports no algorithm, so the test ends in failures rather than a crash.
+std::shared_ptr<const HashBackend> backend_or_fail(std::string_view name = {});
 
 // Use as: INSTANTIATE_TEST_SUITE_P(AllBackends, Fixture, ::testing::ValuesIn(backend_names()),
 //                                  BackendParamName{});

@@ -25,8 +25,9 @@
 #include "backends/hash_backend.h"
 #include "tests/session/pdu_relay.h"
 #include "tests/session/quirk_target.h"
-#include "tests/session/session_fixtures.h"
 #include "tests/support/backend_params.h"
+#include "tests/support/result_matchers.h"
+#include "tests/support/session_support.h"
 
 extern char** environ;
 
@@ -355,7 +356,8 @@ TEST(CliServe, QuietAndLimitFlags) {
   const auto start = Clock::now();
   auto read = silent->read_exact(MutableByteView(&byte, 1), Clock::now() + Millis(5000));
   ASSERT_FALSE(read);
-  EXPECT_EQ(read.error().kind, ErrorKind::io) << read.error().message;  // closed, not timed out
+  EXPECT_THAT(read, test::ResultIs(ErrorKind::io, ErrorCode::connection_closed))
+      << read.error().message;  // closed, not timed out
   EXPECT_GE(Clock::now() - start, Millis(500));
   child->signal(SIGTERM);
   EXPECT_EQ(child->wait(Millis(10000)), 0);
@@ -470,7 +472,7 @@ TEST(CliLogin, NothingPrintedContainsASecretOrAResponse) {
 // quirk target of tests/session/quirk_target.h (in this process; the CLI is the child).
 
 std::shared_ptr<const HashBackend> first_backend() {
-  return test::backend_or_die(test::backend_names().front());
+  return test::backend_or_fail(test::backend_names().front());
 }
 
 // A file in the test's temporary directory, removed on destruction.
@@ -496,10 +498,11 @@ class TempFile {
   std::string m_path;
 };
 
-constexpr const char* kQuirkUser = "initiator-user";
-constexpr const char* kQuirkSecret = "initiator-secret-0123456789";
-constexpr const char* kQuirkTargetUser = "target-user";
-constexpr const char* kQuirkTargetSecret = "target-secret-9876543210";
+// The accounts a QuirkTarget knows by default (tests/support/identities.h).
+const std::string kQuirkUser{test::kInitiatorUser};
+const std::string kQuirkSecret{test::kInitiatorSecret};
+const std::string kQuirkTargetUser{test::kTargetUser};
+const std::string kQuirkTargetSecret{test::kTargetSecret};
 constexpr const char* kDisk1 = "iqn.2026-11.org.multichap.test:disk1";
 constexpr const char* kDisk2 = "iqn.2026-11.org.multichap.test:disk2";
 

@@ -1,6 +1,7 @@
 // The open-iscsi settings reader of the CLI (tools/iscsid_conf.h): the keys it maps, open-iscsi's
 // algorithm names, warnings and errors with their line numbers, and no secret in any message.
 #include "tools/iscsid_conf.h"
+#include "tests/support/result_matchers.h"
 
 #include <gtest/gtest.h>
 
@@ -78,15 +79,19 @@ TEST(IscsidConf, UnknownAndMalformedLinesAreWarningsWithTheirLineNumber) {
 }
 
 TEST(IscsidConf, UnusableValuesAreErrorsNamingTheLine) {
-  for (const char* line :
-       {"node.session.auth.chap_algs = SHA512",
-        "node.session.auth.chap_algs = ", "node.session.auth.chap_algs = MD5,,SHA1",
-        "node.session.auth.chap_algs = MD5,md5", "node.session.auth.authmethod = Kerberos"}) {
+  const std::vector<std::pair<const char*, ErrorCode>> cases = {
+      {"node.session.auth.chap_algs = SHA512", ErrorCode::algorithm_unknown},
+      {"node.session.auth.chap_algs = ", ErrorCode::algorithm_list_empty_item},
+      {"node.session.auth.chap_algs = MD5,,SHA1", ErrorCode::algorithm_list_empty_item},
+      {"node.session.auth.chap_algs = MD5,md5", ErrorCode::algorithm_listed_twice},
+      {"node.session.auth.authmethod = Kerberos", ErrorCode::config_invalid}};
+  for (const auto& [line, code] : cases) {
     OpenIscsiSettings s;
     const std::string text = std::string("node.session.auth.password = ") + kSecret + "\n" + line;
     auto r = parse_open_iscsi_settings(text, "f", s);
     ASSERT_FALSE(r) << line;
-    EXPECT_EQ(r.error().kind, ErrorKind::usage);
+    EXPECT_THAT(r, test::ResultIs(ErrorKind::usage, code)) << line;
+    // Where: the file and line, then the key.
     EXPECT_EQ(r.error().message.rfind("f:2: node.session.auth.", 0), 0u) << r.error().message;
     EXPECT_EQ(r.error().message.find(kSecret), std::string::npos);
   }
@@ -96,7 +101,7 @@ TEST(IscsidConf, AMissingFileIsAUsageError) {
   OpenIscsiSettings s;
   auto r = read_open_iscsi_settings("/nonexistent/iscsid.conf", s);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, ErrorKind::usage);
+  EXPECT_THAT(r, test::ResultIs(ErrorKind::usage, ErrorCode::file_unreadable));
 }
 
 }  // namespace
