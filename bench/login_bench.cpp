@@ -2,7 +2,9 @@
 // over loopback TCP, against `multichap serve` and against tgtd (each a process started here), with
 // the same client (an Asio load client driving InitiatorLogin machines, N logins in flight on one
 // thread) and the same algorithm (MD5, the one both speak).
-// Reports logins per second of wall time.
+// Reports logins per second of wall time. Our target runs with serve's default busy polling
+// (50 us after each burst of work); login_loopback/ours-nopoll/md5/{1,16} is the same target
+// with --busy-poll 0, where polling matters.
 // login_loopback_idle/{ours,tgtd}/md5/N: the same while 5,000 idle connections (from 250 loopback
 // source addresses, never sending a byte) are held open against that target.
 // login_latency_idle/ours/sha256_mutual, login_latency_idle/tgtd/md5: one valid login while the
@@ -156,11 +158,15 @@ class Tgtd {
 // deadline and the cap on connections not logged in are raised so that none is closed or evicted
 // while they are measured; the per-source cap stays at its default (64; the clients come from 250
 // addresses).
+// busy_poll: serve's default (50 us of polling after each burst of work), or --busy-poll 0.
 struct OurTarget {
-  ServeProcess serve{{"--quiet", "--target", kTargetName, "--user", kUser, "--target-user",
-                      kTargetName, "--login-timeout", "600", "--max-unauthenticated", "10000"},
-                     {std::string("MULTICHAP_SECRET=") + kSecret,
-                      std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret}};
+  explicit OurTarget(bool busy_poll)
+      : serve({"--quiet", "--target", kTargetName, "--user", kUser, "--target-user", kTargetName,
+               "--login-timeout", "600", "--max-unauthenticated", "10000", "--busy-poll",
+               busy_poll ? "50" : "0"},
+              {std::string("MULTICHAP_SECRET=") + kSecret,
+               std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret}) {}
+  ServeProcess serve;
   bool ready() const { return serve.ready(); }
   std::uint16_t port() const { return serve.port(); }
 };
@@ -418,7 +424,11 @@ void run_machines(benchmark::State& state, Algorithm alg, bool mutual) {
 
 // Started on first use, so filtering these benchmarks out starts no server.
 OurTarget& ours() {
-  static OurTarget instance;
+  static OurTarget instance(true);
+  return instance;
+}
+OurTarget& ours_without_polling() {
+  static OurTarget instance(false);
   return instance;
 }
 Tgtd& tgtd() {
@@ -500,6 +510,17 @@ void register_login_benchmarks() {
       run_logins(state, tgtd().port(), tgtd().pid());
     });
     t->Arg(n)->UseRealTime()->MinTime(0.2);
+    if (n > 16) continue;
+    // Where polling matters (a login or a few at a time): our target with --busy-poll 0.
+    auto* q =
+        benchmark::RegisterBenchmark("login_loopback/ours-nopoll/md5", [](benchmark::State& state) {
+          if (!ours_without_polling().ready()) {
+            state.SkipWithError("our target did not start");
+            return;
+          }
+          run_logins(state, ours_without_polling().port(), ours_without_polling().serve.pid());
+        });
+    q->Arg(n)->UseRealTime()->MinTime(0.2);
   }
 
   // The same with 5,000 idle connections held against each target (registered after the rows

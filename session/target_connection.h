@@ -25,6 +25,7 @@
 #ifndef MULTICHAP_SESSION_TARGET_CONNECTION_H
 #define MULTICHAP_SESSION_TARGET_CONNECTION_H
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -75,6 +76,10 @@ struct TargetOptions {
   std::uint16_t max_connections_per_session = 8;
   // Threads running the event loop (0: one per core).
   unsigned threads = 0;
+  // After each burst of work an event-loop thread keeps polling this long before it sleeps, so
+  // the next PDU of a login under way is read without a wake-up (0: sleep at once). An idle
+  // target spends nothing on it; a busy one never waits long enough to poll.
+  std::chrono::microseconds busy_poll{50};
   LogSink log;             // one line per login outcome and per limit that bites (optional)
   bool log_logins = true;  // also a line per successful login and per logout (not only failures)
   bool log_keys = false;   // also log every key exchanged (masked)

@@ -204,7 +204,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
     MULTICHAP_GUARD(
         reader.only(*t,
                     {"login_timeout", "max_unauthenticated", "max_unauthenticated_per_source",
-                     "max_connections", "threads", "lookup_timeout_ms"},
+                     "max_connections", "threads", "lookup_timeout_ms", "busy_poll_us"},
                     "[limits]"));
     MULTICHAP_ASSIGN_OR_RETURN(auto v, reader.integer(*t, "login_timeout", 1, 3600));
     if (v) engine.login_timeout = Millis(*v * 1000);
@@ -218,13 +218,16 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
     if (v) engine.threads = static_cast<unsigned>(*v);
     MULTICHAP_ASSIGN_OR_RETURN(v, reader.integer(*t, "lookup_timeout_ms", 1, 600000));
     if (v) engine.lookup_timeout = Millis(*v);
+    MULTICHAP_ASSIGN_OR_RETURN(v, reader.integer(*t, "busy_poll_us", 0, 1000));
+    if (v) engine.busy_poll = std::chrono::microseconds(*v);
   }
   norm << "\n[limits]\nlogin_timeout = " << engine.login_timeout.count() / 1000
        << "\nmax_unauthenticated = " << engine.max_unauthenticated
        << "\nmax_unauthenticated_per_source = " << engine.max_unauthenticated_per_source
        << "\nmax_connections = " << engine.max_connections << "\nthreads = " << engine.threads
        << (engine.threads == 0 ? "  # one per core" : "")
-       << "\nlookup_timeout_ms = " << engine.lookup_timeout.count() << "\n";
+       << "\nlookup_timeout_ms = " << engine.lookup_timeout.count()
+       << "\nbusy_poll_us = " << engine.busy_poll.count() << "\n";
 
   // [defence]
   LoginGuardPolicy& guard = engine.guard;

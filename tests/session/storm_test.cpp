@@ -14,8 +14,10 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "session/initiator.h"
@@ -95,6 +97,21 @@ std::size_t thread_count() {
     ::closedir(dir);
   }
   return n;
+}
+
+// CPU time this process's threads have used, in ms (/proc/self/task/*/schedstat).
+double process_cpu_ms() {
+  double ns = 0;
+  if (DIR* dir = ::opendir("/proc/self/task")) {
+    while (const dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream stat(std::string("/proc/self/task/") + e->d_name + "/schedstat");
+      double task_ns = 0;
+      if (stat >> task_ns) ns += task_ns;
+    }
+    ::closedir(dir);
+  }
+  return ns / 1e6;
 }
 
 TargetOptions storm_options() {
@@ -352,6 +369,25 @@ TEST(Storm, ThousandEstablishedSessionsWhileNewLoginsSucceed) {
   for (auto& s : sessions) EXPECT_TRUE(s->logout());
   EXPECT_TRUE((*fresh)->logout());
   EXPECT_TRUE(test::eventually([&] { return target->session_count() == 0; }, Millis(10000)));
+}
+
+// Busy polling (TargetOptions::busy_poll) only follows work: once the target is idle its loop
+// threads sleep. A loop that kept polling would use about as much CPU as the wait below lasts.
+TEST(Storm, BusyPollingStopsWhenTheTargetIsIdle) {
+  auto options = storm_options();
+  options.busy_poll = std::chrono::microseconds(1000);  // the most serve allows
+  auto target = start_target(options);
+  ASSERT_TRUE(target);
+  auto session = valid_login(target->port());
+  ASSERT_TRUE(session) << session.error().message;
+  EXPECT_TRUE((*session)->logout());
+  std::this_thread::sleep_for(Millis(50));  // the last polling window ends
+  const double before = process_cpu_ms();
+  std::this_thread::sleep_for(Millis(500));
+  EXPECT_LT(process_cpu_ms() - before, 100.0);
+  auto again = valid_login(target->port());  // and it wakes up for the next login
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE((*again)->logout());
 }
 
 }  // namespace
