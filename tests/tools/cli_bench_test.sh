@@ -14,16 +14,7 @@ IFS=',' read -ra backends <<<"${2:?usage: $0 MULTICHAP_BINARY BACKENDS}"
 [ -x "$bin" ] || { echo "FAIL: $bin is not an executable"; exit 1; }
 command -v python3 >/dev/null || { echo "FAIL: python3 is not installed"; exit 1; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-checks=0
-failures=0
-pass() { checks=$((checks + 1)); }
-fail() {
-  checks=$((checks + 1))
-  failures=$((failures + 1))
-  echo "FAIL: $*"
-}
+. "$(dirname "$0")/check_lib.sh"
 has() { [ "${#backends[@]}" -gt 0 ] && [[ " ${backends[*]} " == *" $1 "* ]]; }
 
 # Runs the binary; sets rc, out, err.
@@ -177,5 +168,4 @@ PY
   fi
 fi
 
-echo "cli_bench_test: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish cli_bench_test

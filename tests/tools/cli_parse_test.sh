@@ -15,16 +15,7 @@ bin=${1:?usage: $0 MULTICHAP_BINARY}
 [ -x "$bin" ] || { echo "FAIL: $bin is not an executable"; exit 1; }
 unset MULTICHAP_SECRET MULTICHAP_TARGET_SECRET
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-checks=0
-failures=0
-pass() { checks=$((checks + 1)); }
-fail() {
-  checks=$((checks + 1))
-  failures=$((failures + 1))
-  echo "FAIL: $*"
-}
+. "$(dirname "$0")/check_lib.sh"
 
 # Runs the binary (at most 20 s); sets rc, out, err.
 run() {
@@ -163,5 +154,4 @@ usage_error "--no-auth with --user" "--user excludes --no-auth" serve --no-auth 
 run login --frobnicate
 grep -qF "run 'multichap login --help' for the options" <<<"$err" && pass || fail "no hint: $err"
 
-echo "cli_parse_test: $checks checks, $failures failed"
-[ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]
+finish cli_parse_test

@@ -18,17 +18,7 @@ for tool in md5sum sha1sum sha256sum rhash xxd base64; do
 done
 [ -x "$bin" ] || { echo "FAIL: $bin is not an executable"; exit 1; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-checks=0
-failures=0
-pass() { checks=$((checks + 1)); }
-fail() {
-  checks=$((checks + 1))
-  failures=$((failures + 1))
-  echo "FAIL: $*"
-}
+. "$(dirname "$0")/check_lib.sh"
 
 # Independent digest of stdin for an algorithm name, as bare lower-case hex.
 independent() {
@@ -180,5 +170,4 @@ for b in openssl botan; do
   usage_error "backend $b not built" response "${good[@]}" --backend "$b"
 done
 
-echo "$checks checks, $failures failed"
-[ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]
+finish cli_response_test
