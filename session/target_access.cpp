@@ -37,7 +37,7 @@ std::string TargetAccess::send_targets_text(const std::vector<const TargetEntry*
 }
 
 Result<std::shared_ptr<const ValidTargetAccess>> ValidTargetAccess::create(
-    std::shared_ptr<const TargetAccess> access, std::shared_ptr<const ChapCrypto> crypto) {
+    std::shared_ptr<const TargetAccess> access, const std::shared_ptr<const ChapCrypto>& crypto) {
   if (!access || !crypto) {
     return make_error(ErrorKind::usage, ErrorCode::config_missing,
                       "target access needs a configuration and a backend");

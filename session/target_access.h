@@ -54,7 +54,7 @@ class ValidTargetAccess {
  public:
   // Fails as validate_config() would, the message naming the target (or "discovery").
   static Result<std::shared_ptr<const ValidTargetAccess>> create(
-      std::shared_ptr<const TargetAccess> access, std::shared_ptr<const ChapCrypto> crypto);
+      std::shared_ptr<const TargetAccess> access, const std::shared_ptr<const ChapCrypto>& crypto);
 
   const TargetAccess& access() const { return *m_access; }
   const std::shared_ptr<const TargetAccess>& shared_access() const { return m_access; }
