@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,10 @@ class IstgtInitiator : public ::testing::Test {
     Istgt::Account account{kUser, kSecret, kTargetUser, kTargetSecret};
     ASSERT_TRUE(m_istgt.start(account, mutual, why)) << why;
   }
-  void TearDown() override { EXPECT_TRUE(m_istgt.stop()) << "istgt log:\n" << m_istgt.log(); }
+  void TearDown() override {
+    EXPECT_TRUE(m_istgt.stop()) << "istgt log:\n" << m_istgt.log();
+    if (HasFailure()) std::cout << "istgt log:\n" << m_istgt.log();
+  }
 
   RunResult login(const std::vector<std::string>& extra, const std::string& secret = kSecret,
                   const std::string& target_secret = "") {

@@ -47,6 +47,9 @@ struct Quirks {
   // A CHAP_R of the wrong size: tgt 0x0200 ("buf[20] !sufficient"), others 0x0201.
   std::uint16_t wrong_size_status = status::kAuthenticationFailure;
   bool close_on_repeated_key = false;  // ctld
+  // istgt 0.4, now and then under load: a Logout is acted on (the session ends) but the
+  // connection is closed before the Logout Response is sent.
+  bool close_on_logout = false;
   std::size_t challenge_size = 32;
   bool base64 = false;                        // CHAP_C (and mutual CHAP_R) in base64
   std::optional<std::uint32_t> force_chap_a;  // picks this number whatever was offered
@@ -355,6 +358,7 @@ class QuirkTarget {
       if (!pdu) return;
       const auto op = static_cast<Opcode>(pdu->opcode());
       if (op == Opcode::logout_request) {
+        if (m_quirks.close_on_logout) return;  // the caller closes the connection
         auto req = decode_logout_request(*pdu);
         LogoutResponse resp;
         resp.itt = req ? req->itt : 0;

@@ -382,5 +382,23 @@ TEST(OfferFallbackPlan, AuthenticatorRefusesAnOfferOutsideThePolicy) {
   EXPECT_EQ(auth->offer(), std::vector<Algorithm>{Algorithm::sha1});
 }
 
+// ---- a target that closes instead of answering a Logout (istgt's race) -----------------------
+
+TEST_F(QuirkTargetTest, ALogoutAnsweredByAClosedConnectionIsALogout) {
+  Quirks q = istgt_style();
+  q.close_on_logout = true;
+  QuirkTarget target(backend(), q);
+  ASSERT_TRUE(target.listening());
+  auto s = session(target, {Algorithm::md5});
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->login()) << m_transcript.joined();
+  const auto out = s->logout();
+  EXPECT_TRUE(out) << out.error().message;
+  EXPECT_TRUE(m_transcript.contains(
+      "logout cid=0: the target closed the connection instead of answering (logged out)"))
+      << m_transcript.joined();
+  EXPECT_EQ(s->tsih(), 0);
+}
+
 }  // namespace
 }  // namespace multichap
