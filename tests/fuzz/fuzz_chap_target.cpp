@@ -25,6 +25,7 @@
 #include "auth/chap.h"
 #include "backends/hash_backend.h"
 #include "tests/fuzz/fuzz_targets.h"
+#include "tests/fuzz/predictable_backend.h"
 
 namespace multichap::fuzz {
 
@@ -35,27 +36,6 @@ constexpr std::string_view kAccountSecret = "alice-secret-0001";
 constexpr std::string_view kTargetName = "target";
 constexpr std::string_view kTargetSecret = "target-secret-0002";
 constexpr std::size_t kMaxSegments = 16;
-
-// Real digests, predictable "random" bytes. Not thread-safe; one per input.
-class PredictableCrypto final : public ChapCrypto {
- public:
-  explicit PredictableCrypto(std::shared_ptr<const ChapCrypto> real) : m_real(std::move(real)) {}
-  bool supports(Algorithm alg) const override { return m_real->supports(alg); }
-  Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
-                             MutableByteView out) const override {
-    return m_real->digest(alg, parts, out);
-  }
-  Result<void> random(MutableByteView out) const override {
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      out.data()[i] = static_cast<std::uint8_t>(151 * m_counter++ + 7);
-    }
-    return {};
-  }
-
- private:
-  std::shared_ptr<const ChapCrypto> m_real;
-  mutable std::uint32_t m_counter = 0;
-};
 
 // Configuration byte:
 //   bit 0     backend: first or second of built_backends() (wraps with one backend)
@@ -151,7 +131,7 @@ AuthStatus fuzz_chap_target(const std::uint8_t* data, std::size_t size) {
   const auto& names = built_backends();
   auto backend = make_backend(names[(flags & 0x01) % names.size()]);
   MULTICHAP_FUZZ_CHECK(backend.has_value());
-  auto crypto = std::make_shared<PredictableCrypto>(*backend);
+  auto crypto = std::make_shared<PredictableBackend>(*backend, 7);  // the corpus's stream
   const auto config = make_config(flags);
   auto created = ChapTarget::create(config, crypto);
   MULTICHAP_FUZZ_CHECK(created.has_value());
