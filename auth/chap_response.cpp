@@ -50,23 +50,34 @@ Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg, std::
 
 // ---- Configurations ----------------------------------------------------------------------------
 
+namespace {
+
+// The rules both roles' configurations share: one secret per direction (RFC 7143 §9.2.1), and at
+// least one allowed algorithm the backend computes.
+Result<void> check_distinct(const Secret& one_way, const Secret& other_way) {
+  if (!one_way.equals(other_way)) return {};
+  return policy_error(ErrorCode::same_secret_both_directions,
+                      "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+}
+
+Result<void> check_usable(const ChapPolicy& policy, const ChapCrypto& crypto) {
+  if (!usable_algorithms(policy, crypto).empty()) return {};
+  return policy_error(ErrorCode::no_usable_algorithm, "none of the allowed algorithms (" +
+                                                          format_algorithm_list(policy.algorithms) +
+                                                          ") is available from this backend");
+}
+
+}  // namespace
+
 Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto& crypto) {
   MULTICHAP_GUARD(validate_policy(config.policy));
   if (!config.none_only())
     MULTICHAP_GUARD(check_secret(config.local.secret, "initiator secret", config.policy));
   if (config.target) {
     MULTICHAP_GUARD(check_secret(config.target->secret, "target secret", config.policy));
-    if (config.target->secret.equals(config.local.secret)) {
-      return policy_error(ErrorCode::same_secret_both_directions,
-                          "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
-    }
+    MULTICHAP_GUARD(check_distinct(config.target->secret, config.local.secret));
   }
-  if (usable_algorithms(config.policy, crypto).empty()) {
-    return policy_error(ErrorCode::no_usable_algorithm,
-                        "none of the allowed algorithms (" +
-                            format_algorithm_list(config.policy.algorithms) +
-                            ") is available from this backend");
-  }
+  MULTICHAP_GUARD(check_usable(config.policy, crypto));
   return {};
 }
 
@@ -80,10 +91,7 @@ Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& c
   for (const auto& account : config.accounts) {
     MULTICHAP_GUARD(
         check_secret(account.secret, "initiator secret for '" + account.name + "'", config.policy));
-    if (config.local && account.secret.equals(config.local->secret)) {
-      return policy_error(ErrorCode::same_secret_both_directions,
-                          "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
-    }
+    if (config.local) MULTICHAP_GUARD(check_distinct(account.secret, config.local->secret));
   }
   if (config.local)
     MULTICHAP_GUARD(check_secret(config.local->secret, "target secret", config.policy));
@@ -91,12 +99,7 @@ Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& c
     return make_error(ErrorKind::usage, ErrorCode::mutual_without_secret,
                       "policy requires mutual CHAP but the target has no secret of its own");
   }
-  if (usable_algorithms(config.policy, crypto).empty()) {
-    return policy_error(ErrorCode::no_usable_algorithm,
-                        "none of the allowed algorithms (" +
-                            format_algorithm_list(config.policy.algorithms) +
-                            ") is available from this backend");
-  }
+  MULTICHAP_GUARD(check_usable(config.policy, crypto));
   return {};
 }
 
