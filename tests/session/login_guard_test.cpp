@@ -2,11 +2,7 @@
 // rotating names and addresses, lockout, reset on success) and in a running Target against a
 // guessing client of our own (raw login PDUs from 127.0.0.3): its rate drops by >= 100x after
 // the threshold and it never gets in, while a valid initiator from 127.0.0.1 logs in normally.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +16,7 @@
 #include "session/login_guard.h"
 #include "session/session_authenticator.h"
 #include "session/target.h"
+#include "tests/support/session_support.h"
 
 namespace multichap {
 namespace {
@@ -95,19 +92,8 @@ TEST(LoginGuard, OffSwitch) {
 // with `secret` (a wrong one, or the right one). Returns the final status (0 success) or -1.
 int guess(std::uint16_t port, const char* source, const std::string& name,
           const std::string& secret) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source, &local.sin_addr);
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-    ::close(fd);
-    return -1;
-  }
+  const int fd = test::connect_from(source, port);
+  if (fd < 0) return -1;
   Connection conn(fd);
   const auto deadline = Clock::now() + Millis(10000);
   LoginRequest req;

@@ -2,8 +2,6 @@
 // connections, headers that cannot be valid, the per-source cap, eviction of connections that
 // have not logged in, and a thousand established sessions, while valid logins keep succeeding and
 // the thread count stays fixed. Small numbers, bounded loops; loopback sources 127.0.x.y only.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,22 +34,8 @@ using test::target_config;
 // A raw TCP client bound to a chosen loopback source address. Closes on destruction.
 class RawClient {
  public:
-  RawClient(const std::string& source, std::uint16_t port) {
-    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (m_fd < 0) return;
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
-    sockaddr_in remote{};
-    remote.sin_family = AF_INET;
-    remote.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    if (::bind(m_fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-        ::connect(m_fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
+  RawClient(const std::string& source, std::uint16_t port)
+      : m_fd(test::connect_from(source, port)) {}
   ~RawClient() {
     if (m_fd >= 0) ::close(m_fd);
   }

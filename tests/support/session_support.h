@@ -59,6 +59,10 @@ std::unique_ptr<InitiatorAuthenticator> initiator_auth(
 // effects the peer applies after answering (the target counts a logout after sending its reply).
 bool eventually(const std::function<bool()>& condition, Millis timeout = kEventuallyTimeout);
 
+// A blocking TCP socket connected to 127.0.0.1:port from the loopback address source (a host of
+// its own to the target's per-source accounting), or -1. The caller closes it.
+int connect_from(const std::string& source, std::uint16_t port);
+
 }  // namespace multichap::test
 
 #endif  // MULTICHAP_TESTS_SUPPORT_SESSION_SUPPORT_H
