@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The CHAP hash algorithms iSCSI negotiates with CHAP_A, as one constexpr table.
 // Numbers are the IANA "PPP Authentication Algorithms" registry values (RFC 7143 §12.1.3).
 #ifndef MULTICHAP_AUTH_ALGORITHM_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Non-owning byte views (a C++17 stand-in for std::span<const std::uint8_t>) and the
 // bounds-checked readers the parsers read through.
 #ifndef MULTICHAP_AUTH_BYTES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The CHAP exchange of the iSCSI security stage (RFC 7143 §12.1.3, RFC 1994), for both roles, as
 // explicit state machines driven by transition tables. Each step() consumes the authentication
 // keys the peer sent (AuthMethod, CHAP_*) and yields the keys to send back, or a typed failure.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // What a CHAP exchange is configured with, for each role, and the configuration checked once:
 // ValidChapConfig is created (fallibly) from a configuration and a crypto backend, and every
 // exchange is then built from it without checking anything again (auth/chap.h).

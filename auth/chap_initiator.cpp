@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The initiator role of the CHAP exchange: its transition table and actions (auth/chap.h).
 #include <algorithm>
 

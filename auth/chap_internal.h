@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Internal to auth/: what both CHAP roles use (auth/chap_initiator.cpp, auth/chap_target.cpp),
 // defined in auth/chap_response.cpp. Not part of the public API.
 #ifndef MULTICHAP_AUTH_CHAP_INTERNAL_H

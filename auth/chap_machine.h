@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The machine both CHAP roles are: a transition table (state, event -> state, action) that one
 // driver runs, after s2n-tls, whose handshake drives the client and the server from one table.
 // ChapMachine holds what both roles share (the driver step(), create(), status(), reset(), and

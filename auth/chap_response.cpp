@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The CHAP response arithmetic (RFC 1994 §4.1) and what both roles of the exchange use: the
 // challenges we issue, the decoding of the peer's values, our answers and the checks of theirs,
 // and the validation of a configuration (ValidChapConfig).

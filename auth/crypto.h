@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // ChapCrypto: the only crypto the CHAP core needs (a digest over several parts and CSPRNG
 // bytes), as an interface so auth/ never includes a crypto library. backends/ implements it:
 // every HashBackend is a ChapCrypto.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The iSCSI value codec (RFC 7143 §6.1): binary values as hex (0x/0X) or base64 (0b/0B), and
 // numbers as decimal or hex. Decoding is strict: anything not exactly well formed is a typed
 // protocol error, and no input can make a decoder allocate more than its cap or over-read.

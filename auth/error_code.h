@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // ErrorCode: the stable reason beside an Error's kind (after s2n's S2N_ERR_*), one value per
 // distinct failure multichap reports, so that callers and tests branch on the reason rather
 // than on the English of the message.

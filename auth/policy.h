@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // What a node allows during CHAP: algorithms and their order, challenge size, mutual CHAP,
 // short secrets, and the credentials of each direction.
 #ifndef MULTICHAP_AUTH_POLICY_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Result<T>: a value or a typed error, shaped like std::expected so C++23 code can swap it in.
 // No exception crosses multichap's public API; every fallible call returns one of these.
 #ifndef MULTICHAP_AUTH_RESULT_H

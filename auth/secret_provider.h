@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SecretProvider: where a target finds the secret that an initiator's CHAP_N must prove. A target
 // with thousands of hosts, or with its accounts in its own store (a database, a directory, a C
 // embedder's callback), implements this instead of listing every account in ChapTargetConfig.

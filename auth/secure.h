@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Secret hygiene: wiping, constant-time comparison, a wiping allocator and the Secret type.
 #ifndef MULTICHAP_AUTH_SECURE_H
 #define MULTICHAP_AUTH_SECURE_H

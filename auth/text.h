@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Login text segments (RFC 7143 §6.1): UTF-8 "key=value" pairs, each terminated by one NUL.
 // The caller reassembles a segment that spans several PDUs (the C bit) before parsing it.
 #ifndef MULTICHAP_AUTH_TEXT_H

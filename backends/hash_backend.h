@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // HashBackend: a crypto library adapter (OpenSSL 3, Botan 2) behind one interface, and the
 // registry of the backends compiled into this build.
 #ifndef MULTICHAP_BACKENDS_HASH_BACKEND_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "backends/random_pool.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // RandomPool: a small per-thread buffer of random bytes drawn in bulk from a crypto library's own
 // generator, so that a 32-byte challenge costs a copy instead of a generator call (whose cost is
 // almost all per call: OpenSSL's RAND_bytes re-keys its DRBG on every call, Botan's system RNG is

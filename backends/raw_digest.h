@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // RawDigest: the crypto library called directly, the way a hand-written CHAP implementation
 // would, with no multichap layer in between: the baseline `multichap bench --compare-raw`
 // measures our backends against (ratio = ours / raw).

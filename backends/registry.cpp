@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The one place that knows which backends were compiled in (MULTICHAP_HAVE_* come from CMake).
 #include "backends/hash_backend.h"
 #include "backends/raw_digest.h"

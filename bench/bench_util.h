@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Shared pieces of the benchmark suites: input data, the sizes measured, a per-thread CPU clock,
 // and run_paired(), which times one of our operations under Google Benchmark's timer and the
 // same work done directly with the crypto library in interleaved blocks, so the reported

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // CHAP operations per backend x algorithm: computing a response with chap_response(), verifying
 // one (compute + constant_time_equal), and generating a challenge (HashBackend::random of 32
 // bytes, and the ChapTarget step that issues CHAP_A/CHAP_I/CHAP_C). Response and verify are

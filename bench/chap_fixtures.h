@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Configurations for the CHAP state-machine benchmarks: one initiator account and a target
 // identity, 16-byte secrets, mutual CHAP, a single allowed algorithm.
 #ifndef MULTICHAP_BENCH_CHAP_FIXTURES_H

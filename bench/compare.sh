@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Compares two builds' multichap_bench in one run: the old one (another build directory, e.g. a
 # worktree of an older commit) and this one, alternating, ROUNDS times each, and prints the
 # median CPU time per benchmark and the speed-up.

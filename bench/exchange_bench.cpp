@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A whole mutual CHAP login, in memory: ChapInitiator and ChapTarget hand each other their
 // KeyLists directly (no PDUs, no sockets), so the rate is the authentication work alone:
 // 2 challenges, 2 responses, 2 verifications each with the reflection check (6 digests),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Hash throughput: every built backend x algorithm x message size, through HashBackend::digest
 // ("ours") and through the library directly ("raw"). The ours runs carry a paired ratio to raw.
 #include <array>

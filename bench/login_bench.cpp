@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // login_loopback/{ours,tgtd}/md5/N: N initiators log in (one-way CHAP-MD5, then log out) at once
 // over loopback TCP, against `multichap serve` and against tgtd (each a process started here), with
 // the same client (an Asio load client driving InitiatorLogin machines, N logins in flight on one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Helpers of the loopback benchmarks: clients that each come from a loopback address of their
 // own (as hosts of a rack do, and as the target's per-source cap expects), and the descriptor
 // limit they need.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // multichap_bench: every suite in one binary, so our backends and the raw-library baselines are
 // measured in the same process and the same run. bench/run.sh drives it and bench/report.py
 // turns its JSON into the performance table.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The raw-library baselines: the same digests computed by calling OpenSSL or Botan directly, the
 // way a hand-written CHAP implementation would, with no multichap layer in between. They set
 // the bar our backends are measured against (ratio = ours / raw).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Turns multichap_bench's Google Benchmark JSON into the performance report.
 
 Prints a table (backend x algorithm), the challenge-generation numbers and PASS/MISS for each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs multichap_bench and reports. Called by `./dev bench [--quick] [benchmark flags...]` after
 # the release preset was built into build/.
 #   --quick   short runs (min_time 0.05 s, one repetition): about a minute in total

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // `multichap serve` (the CLI binary) as a child process on a free loopback port: the target the
 // loopback benchmarks measure, in its own process as tgtd is. Killed on destruction.
 #ifndef MULTICHAP_BENCH_SERVE_PROCESS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // serve_storm/*: the installed-style `multichap serve` process (the CLI binary, not a Target in
 // this process) under storms, with its limits raised so that nothing is evicted or refused:
 //   serve_storm/idle_and_drip/10000   5,000 idle connections and 5,000 that send one byte of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The benchmark suites. Each registers its benchmarks (for every built backend) from main()
 // after Google Benchmark has parsed the command line.
 #ifndef MULTICHAP_BENCH_SUITES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The C ABI over the C++ core: opaque handles around ChapInitiator / ChapTarget and the backend
 // registry. No exception and no C++ type crosses this file's functions; every entry point catches
 // at its edge and answers MULTICHAP_ERR_INTERNAL.

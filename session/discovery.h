@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SendTargets discovery (RFC 7143 §12.3 and Appendix C): what a Discovery session learns about
 // the targets behind a portal, and the call that runs one (login, SendTargets=All, logout).
 #ifndef MULTICHAP_SESSION_DISCOVERY_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The initiator-side login engine: a session of one or more TCP connections to a target.
 //
 // login() performs the leading login in the shape of EDK2's IScsiSessionLogin: each attempt on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The initiator side of one login (RFC 7143 §6.3) as a sans-I/O state machine: bytes in, bytes
 // out, no socket, thread or clock. It sends the first request, reassembles responses continued
 // with the C bit (answering each with an empty request), splits requests longer than 8192 bytes

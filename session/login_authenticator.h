@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // LoginAuthenticator: what a login engine calls during the iSCSI security stage (RFC 7143 §6.3.2).
 // Our engines use it, and so can an initiator's or target's own engine: feed it the
 // authentication keys of each received login PDU, send what it returns, ask it the outcome.

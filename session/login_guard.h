@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target's defence against password guessing: failure counters per (source address, CHAP_N)
 // and per source address, an increasing delay before each 0x0201 answer, and a temporary lockout
 // after too many failures in a window. No iSCSI target we compared (tgt, LIO, istgt, SCST) has

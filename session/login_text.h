@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Login text that spans several PDUs (RFC 7143 §6.3, §11.12.2: the C bit), in one place for both
 // roles: a request or response with C=1 is continued by the next PDU, and the receiver answers
 // each C=1 PDU with an empty one until the text is complete.

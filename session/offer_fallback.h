@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Offer fallback: narrower CHAP_A offers for targets that cannot handle ours, and the process-wide
 // memory of the offer that worked (README "Offer fallback").
 //

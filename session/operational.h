@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Operational parameter negotiation of the login phase (RFC 7143 §6.2, §13), as a table of key
 // rules: declarative keys are recorded, list keys answered with the first supported value,
 // boolean keys with OR/AND, numeric keys with min/max. Unknown keys get NotUnderstood.

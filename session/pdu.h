@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // iSCSI PDUs of the login phase and of a minimal full feature phase (RFC 7143 §11): the 48-byte
 // Basic Header Segment, the data segment with its padding, and typed views of Login
 // Request/Response, Logout Request/Response, NOP-Out/In and Reject. Reading is bounded: a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Session-scoped CHAP authenticators (DESIGN.md "Session scope and the rewind").
 //
 // The authenticator holds the configuration (names, secrets, policy, backend) for the session's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target's sessions (RFC 7143 §6.3.1: ISID, TSIH, connections by CID) and its counters,
 // shared by every connection. Thread-safe (one mutex); holds no socket, thread or clock.
 #ifndef MULTICHAP_SESSION_SESSION_REGISTRY_H

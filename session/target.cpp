@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The server and connection registry of the target: an Asio event loop (standalone Asio, Debian
 // libasio-dev) drives one TargetConnection machine per TCP connection. The login logic lives in
 // target_connection.cpp, the sessions in session_registry.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target-side server: accepts TCP connections and runs each one's TargetConnection (login
 // phase, then a minimal full feature phase) on an event loop.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // What a target serves on its portal and who may use it: the targets (IQNs) with their ACLs and
 // CHAP settings, and the discovery sessions' own authentication (RFC 7143 §12.3; like LIO's
 // discovery auth and tgt's discovery accounts). Immutable once built: a reload (SIGHUP, a new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target side of one iSCSI connection as a sans-I/O state machine: bytes in, bytes out, time
 // as an input. It frames PDUs, runs the login phase (RFC 7143 §6.3: stages, C-bit text, the
 // security stage through a LoginAuthenticator, operational negotiation, leading and non-leading

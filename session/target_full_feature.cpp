@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The full-feature-phase responder of TargetConnection (session/target_connection.h): what a
 // connection answers once logged in. Logout and NOP-Out are answered; Text Requests carry
 // SendTargets (RFC 7143 §12.3, Appendix C) and the other text keys; anything else was rejected on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A readable, secret-free rendering of login keys for logs and the CLI transcript.
 #ifndef MULTICHAP_SESSION_TRANSCRIPT_H
 #define MULTICHAP_SESSION_TRANSCRIPT_H

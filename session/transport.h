@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // TCP transport for the login engines: blocking sockets driven by poll() with deadlines, so no
 // read or write can hang past its timeout and every read is bounded by the caller's length.
 #ifndef MULTICHAP_SESSION_TRANSPORT_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // `multichap bench`: hash throughput and CHAP operation rates per built backend and algorithm,
 // measured by the timing core in tools/bench_timing.h, optionally beside the crypto library
 // called directly (--compare-raw) and beside `openssl speed` / `botan speed` (--vs-openssl,

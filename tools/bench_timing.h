@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The timing core of `multichap bench`: runs a unit of work on N threads in timed repetitions and
 // reports the median CPU time per operation with its spread. A small engine of our own rather
 // than Google Benchmark: that library is not a dependency of the installed package (Debian ships

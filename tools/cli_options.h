@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The multichap CLI's command line, parsed and validated by CLI11 (Debian libcli11-dev,
 // header-only; private to tools/). Each command declares its options on its own CLI::App: an
 // option takes one value ("--name value" or "--name=value", add_value) or none (a flag,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The multichap CLI's subcommands. Each returns the process exit status:
 // 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
 #ifndef MULTICHAP_TOOLS_COMMANDS_H

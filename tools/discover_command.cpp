@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // multichap discover: a SendTargets discovery session (RFC 7143 §12.3).
 #include <iostream>
 

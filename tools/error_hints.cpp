@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "tools/error_hints.h"
 
 namespace multichap::cli {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // What the CLI adds to a library error: the option that helps, by the error's code. The library's
 // messages name no CLI option (they serve every embedder); the CLI maps the codes it can help
 // with to a hint that does.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // What `multichap login` and `multichap discover` share: the backend and policy options, CHAP
 // credentials from the command line or from open-iscsi files (tools/iscsid_conf.h), the
 // initiator's session options, and a thread-safe line printer.

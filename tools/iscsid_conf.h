@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // open-iscsi settings for `multichap login` / `multichap discover`: an iscsid.conf
 // (--iscsid-conf) and a node record as iscsiadm writes it under /etc/iscsi/nodes
 // (--node-record), so an existing open-iscsi configuration can be replayed with multichap's

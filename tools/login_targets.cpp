@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // multichap login at a portal: one target, or every target discovery finds (--all).
 #include <algorithm>
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // multichap: CHAP for iSCSI over MD5, SHA-1, SHA-256 and SHA3-256, from the command line.
 #include <array>
 #include <cstdlib>

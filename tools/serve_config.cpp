@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The TOML reader of `multichap serve --config`. toml++ (Debian libtomlplusplus-dev) is used
 // header-only with exceptions off, in this file only.
 #include "tools/serve_config.h"

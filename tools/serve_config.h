@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // `multichap serve --config FILE`: a declarative TOML file (toml++) describing the portal, its
 // targets with their ACLs and accounts, discovery authentication, the brute-force defence and the
 // limits of the target engine. README "Target configuration" documents the format;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // multichap serve / multichap login.
 #include <sys/resource.h>
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "backends/botan/botan_backend.h"
 
 #include <botan/chacha_rng.h>

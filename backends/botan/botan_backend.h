@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The Botan 2 backend: one HashFunction per algorithm and thread, reused; challenges from a
 // per-thread ChaCha_RNG seeded from the System_RNG, through a per-thread random pool. Botan
 // exceptions are caught here and become ErrorKind::backend errors.

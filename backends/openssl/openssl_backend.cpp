@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "backends/openssl/openssl_backend.h"
 
 #include <openssl/crypto.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The OpenSSL 3 backend: EVP digests with EVP_MD objects fetched once at construction and one
 // reused EVP_MD_CTX per thread; RAND_bytes for challenges, drawn through a per-thread random pool.
 #ifndef MULTICHAP_BACKENDS_OPENSSL_BACKEND_H

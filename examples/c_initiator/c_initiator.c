@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* c_initiator: a small iSCSI initiator in C99 that does its own sockets and PDUs, the way
  * open-iscsi and libiscsi do, and takes only CHAP from <multichap/multichap.h>.
  *

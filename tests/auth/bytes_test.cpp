@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The byte views and the bounds-checked readers of auth/bytes.h: every read either succeeds fully
 // or fails and leaves the reader where it was; nothing reads past the end.
 #include "auth/bytes.h"

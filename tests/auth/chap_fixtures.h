@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Helpers of the CHAP tests: a loop that drives an initiator and a target against each other in
 // memory, and text-segment builders. Identities and configurations: tests/support/identities.h.
 #ifndef MULTICHAP_TESTS_AUTH_CHAP_FIXTURES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The CHAP state machines (auth/chap.h) of both roles, run against each other in memory with the
 // real backends: every algorithm x every built backend x one-way/mutual, negotiation, the RFC 7143
 // §9.2.1 / §12.1.3 rules, reset, and properties of the transition tables.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The iSCSI value codec (auth/encoding.h): hex and base64 binary values, numbers, the 1024-byte
 // cap. Malformed inputs and their typed errors are tabulated in malformed_input_test.cpp.
 #include "auth/encoding.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // ErrorCode: every code has a distinct, stable snake_case name; each kind has its generic code;
 // and the ResultIs matcher (tests/support/result_matchers.h) matches kind and code and says what
 // it got when it does not.

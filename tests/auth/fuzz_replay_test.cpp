@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Replays every file of tests/fuzz/corpus/<name>/ and tests/fuzz/regressions/<name>/ through the
 // fuzz target bodies (tests/fuzz/fuzz_*.cpp, built here with MULTICHAP_FUZZ_REPLAY so a broken
 // invariant throws instead of aborting). Inputs that once crashed stay fixed in every unit run,

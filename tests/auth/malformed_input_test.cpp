@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // One table of malformed input for every layer of the CHAP core: the value codec, numbers, the
 // text parser and the CHAP messages of both roles. Each row names the layer it is fed to, the
 // input, the error kind expected and a substring of the message (so a row fails if the input is

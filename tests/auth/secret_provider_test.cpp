@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target's secret provider (auth/secret_provider.h): accounts searched first, then the
 // provider, with the login's context passed through; unknown names, failed lookups and secrets
 // that break the RFC 7143 §9.2.1 rules end in a failed exchange.

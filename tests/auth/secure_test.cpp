@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Secret hygiene (auth/secure.h): constant-time comparison, wiping, the wiping allocator and the
 // Secret type.
 #include "auth/secure.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Login text segments (auth/text.h): parsing, building, order, sizes, padding, and the KeyList
 // API. Malformed segments are in malformed_input_test.cpp.
 #include "auth/text.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Known-answer tests: every vector of tests/vectors/hash.txt and tests/vectors/chap.txt against
 // every backend built into this binary, one test per backend and algorithm (skipped where the
 // backend does not offer the algorithm at run time). The digests in those files come from coreutils

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Backend behaviour beyond the known answers: OpenSSL and Botan agree on random inputs, digests
 // are thread-safe, errors never write past the caller's buffer, random() is random, and every
 // algorithm is available on this machine.

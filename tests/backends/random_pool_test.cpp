@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The per-thread random pool (backends/random_pool.h): every byte handed out once and wiped,
 // nothing shared across fork() or threads, through RandomPool itself (with a counting
 // generator) and through every built backend's random().

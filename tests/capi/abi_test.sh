@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The shared library's contract with its users:
 #   - SONAME libmultichap.so.0 and a real file behind the libmultichap.so.0 link;
 #   - it exports exactly the functions the public header declares (nm -D --defined-only), all

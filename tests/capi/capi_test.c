@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* Tests of the C ABI, compiled as C99 against <multichap/multichap.h> only: every function,
  * every status, bad arguments, too-small buffers, the lookup callback, and in-memory exchanges
  * C initiator <-> C target for every algorithm x backend x one-way/mutual.

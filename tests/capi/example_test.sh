@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Builds examples/c_initiator against the *installed* package (cmake --install into a temporary
 # prefix, pkg-config), then logs in with it:
 #   - into `multichap serve` on 127.0.0.1: every algorithm with mutual CHAP, one-way, a wrong

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libFuzzer target: a ChapTarget fed the key lists an initiator might send.
 //
 // Input format: byte 0 selects the configuration (see make_config below); the rest is split on

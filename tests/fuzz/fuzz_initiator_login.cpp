@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libFuzzer target: a whole initiator-side login. An InitiatorSession (configuration chosen by
 // byte 0, see InitiatorFlags in session_fuzz_targets.h; max_attempts 1, no offer fallback, 50 ms
 // timeouts) gets, from its connector, one end of a socketpair whose other end already holds the

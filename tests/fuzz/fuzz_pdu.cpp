@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libFuzzer target: the PDU codec (session/pdu.h).
 //
 // The input is a byte stream of PDUs. Invariants:

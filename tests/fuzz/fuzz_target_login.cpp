@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libFuzzer target: a whole target-side login. The target's sans-I/O connection machine
 // (session/target_connection.h) with a real ChapTargetConfig (chosen by byte 0, see TargetFlags in
 // session_fuzz_targets.h) is fed the rest of the input directly, no socket in between, in chunks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The bodies of multichap's libFuzzer targets, as plain functions so that the unit tests can
 // replay the seed corpus and every saved regression input through exactly the same checks
 // (tests/auth/fuzz_replay_test.cpp). Each fuzz_<name>.cpp also defines LLVMFuzzerTestOneInput

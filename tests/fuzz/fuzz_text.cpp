@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libFuzzer target: login text segments (auth/text.h).
 // Invariants: parsing fails with a protocol error or yields keys that obey every rule the parser
 // enforces; build_text(parse_text(x)) re-parses to the same list in the same order and is a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libFuzzer target: the iSCSI value codec (auth/encoding.h).
 // Invariants: decoding either fails with a protocol error or yields 1..cap bytes; strict decoding
 // means re-encoding gives back the input (modulo prefix and digit case, and the implicit leading

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes the seed corpora of the fuzz targets under tests/fuzz/corpus/<name>/.
 
 Run from anywhere: python3 tests/fuzz/make_seeds.py. The chap_target seeds that end in success

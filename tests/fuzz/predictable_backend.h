@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A HashBackend with real digests and predictable "random" bytes, for the fuzz targets (and their
 // replays in the test suite).
 #ifndef MULTICHAP_TESTS_FUZZ_PREDICTABLE_BACKEND_H

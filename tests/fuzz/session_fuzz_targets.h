@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The session-level libFuzzer targets (pdu, target_login, initiator_login) as plain functions,
 // after tests/fuzz/fuzz_targets.h: each fuzz_<name>.cpp defines LLVMFuzzerTestOneInput unless
 // MULTICHAP_FUZZ_REPLAY is set, and tests/session/fuzz_replay_test.cpp replays corpus/ and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Our initiator against the targets in the field (issue 14): istgt 0.4 (MD5 only, 1,024-byte
 // challenges, ~1 s per login), tgtd with the default offer (SHA-1 numbered 7: reached through the
 // offer fallback), and tgtd's discovery CHAP (accounts bound without --tid, as tgt-admin does)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 #include "tests/interop/harness.h"
 
 #include <fcntl.h>

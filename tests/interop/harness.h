@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The interop tests' harness: child processes with deadlines, a private tgtd, our `multichap
 // serve`, and tshark captures, each owned by an RAII object that stops it and removes what it
 // created (processes, tgtd control socket files, temporary files) even when an assertion fails

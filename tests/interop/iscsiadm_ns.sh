@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Runs open-iscsi's iscsiadm with its state in PRIVATE_DIR, in a private mount namespace with a
 # fake /sys/class/iscsi_transport/tcp whose caps lack text-negotiation offload, so SendTargets
 # discovery runs entirely in user space (no kernel module, no iscsid). See

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* A minimal iSCSI initiator written against libiscsi's C API, used by the interop tests as an
  * independent peer for multichap's target: connect, log in with CHAP (one-way or mutual), log
  * out. libiscsi's own tools (iscsi-inq, ...) always send SCSI commands after login, which our

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // An independent initiator (libiscsi 1.19) against our target (`multichap serve`).
 //
 // libiscsi offers only CHAP_A=5 (MD5), sends its mutual challenge as 32 bytes of upper-case hex,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // `multichap serve --config examples/target/target.toml` against real initiators: open-iscsi's
 // iscsiadm (SendTargets discovery in user space, in a private mount namespace: see
 // tests/interop/iscsiadm_ns.sh) with discovery CHAP over each algorithm, one-way and mutual;

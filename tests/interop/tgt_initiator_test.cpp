@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Our initiator (`multichap login`) against a real target: tgt's tgtd, a private instance per
 // test on 127.0.0.1 with its own control socket.
 //

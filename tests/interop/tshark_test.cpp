@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // tshark as an independent decoder of what we put on the wire: full logins captured on loopback,
 // once with us as the initiator (against tgtd) and once with us as the target (libiscsi against
 // `multichap serve`). Every PDU must decode as iSCSI, in the expected order, with the expected

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Installs the build into a temporary prefix, builds tests/package/consumer against it with
 # find_package(multichap), runs it, and checks its CHAP-SHA-256 response against sha256sum.
 # usage: package_test.sh BUILD_DIR SOURCE_DIR

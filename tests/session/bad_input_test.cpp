@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Bad-input campaign against a running Target over real TCP (127.0.0.1).
 //
 // One table of malformed or hostile inputs: bad opcodes, lying lengths, missing, duplicate and

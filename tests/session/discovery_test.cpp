@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // SendTargets discovery (session/discovery.h) against the scripted target of quirk_target.h: no
 // CHAP, CHAP, mutual CHAP, an answer split into C=1 continuations, the Text PDU codec, the parser,
 // and a Normal login that follows a TargetAddress redirect.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Fault injection at each step of a login, from both sides.
 //
 // Initiator side: a FaultProxy sits between our InitiatorSession and our real Target and, on the

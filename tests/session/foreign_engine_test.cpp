@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Plugging the authenticator into your own login engine: an example.
 //
 // DESIGN.md promises that an initiator or target with its own iSCSI login engine can use

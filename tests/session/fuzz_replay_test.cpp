@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Replays every file of tests/fuzz/corpus/<name>/ and tests/fuzz/regressions/<name>/ for the
 // session fuzz targets (pdu, target_login, initiator_login) through their bodies, built here with
 // MULTICHAP_FUZZ_REPLAY so a broken invariant fails a test instead of aborting (the pattern of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The seed recorder of the session fuzz targets (tests/fuzz/fuzz_{pdu,target_login,
 // initiator_login}.cpp), as tests.
 //

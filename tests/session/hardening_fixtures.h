@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Helpers of the hardening tests (fault injection, bad-input campaign, soak, secret hygiene), on
 // top of tests/support/ (identities, Lines, start_target, eventually): a raw TCP client that speaks
 // PDUs byte for byte (LoginScript: a scripted initiator that can go part of the way through a valid

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The brute-force defence (session/login_guard.h) on its own (bounded memory over 100,000
 // rotating names and addresses, lockout, reset on success) and in a running Target against a
 // guessing client of our own (raw login PDUs from 127.0.0.3): its rate drops by >= 100x after

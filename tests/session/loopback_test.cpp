@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Our initiator (InitiatorSession) against our target (Target) over 127.0.0.1: every algorithm x
 // every built backend x one-way/mutual; the failure statuses the target must send; multiple
 // connections per session (MC/S) with an independent CHAP exchange per connection; and many

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Operational negotiation (session/operational.h, RFC 7143 §6.2, §13): the responder's answers
 // per key rule (list, boolean OR/AND, numeric min/max), the reserved answers NotUnderstood,
 // Irrelevant and Reject, and the initiator's check of the target's answers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // PduRelay: a recording TCP relay for tests. It listens on 127.0.0.1 (free port), connects every
 // accepted connection to an upstream endpoint and forwards whole PDUs in both directions,
 // keeping a copy of each. Tests use it to see exactly what went over the wire (the full CHAP_C

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The PDU codec (session/pdu.h): every PDU type round-trips through encode -> bytes -> parse ->
 // decode and lands on the byte offsets RFC 7143 §11 gives; the login stage rules are enforced;
 // lying length fields are protocol errors and never over-reads (this suite runs under ASan);

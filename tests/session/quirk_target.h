@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // A scripted iSCSI target with the quirks of the targets in the field (README "Interoperability"),
 // for the offer-fallback and discovery tests. It writes its own CHAP (no ChapTarget), so it can
 // misbehave the way they do:

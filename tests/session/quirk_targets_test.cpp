@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Our initiator against scripted targets with the quirks of the targets in the field
 // (tests/session/quirk_target.h): each test asserts the exact sequence of CHAP_A offers the
 // target received and the final outcome; the offer fallback never leaves the allowed set.

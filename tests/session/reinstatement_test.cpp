@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Session and connection reinstatement on the target (RFC 7143 §6.3.4, §6.3.5): a leading login
 // with the ISID and InitiatorName of a live session replaces it and its connections are closed; a
 // non-leading login with a CID already in use takes that CID over and the old connection is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The rewind, proven on the wire (DESIGN.md "Session scope and the rewind").
 //
 // A scripted target, written here with the PDU codec, a Listener and a real ChapTarget per

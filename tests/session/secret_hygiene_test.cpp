@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Secret hygiene, end to end.
 //
 // 1. Nothing a node says locally carries a secret or a computed response: for successful and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The session authenticator (session/session_authenticator.h), in memory against a real
 // TargetAuthenticator, for every built backend: rewind() forgets and wipes everything negotiated
 // (algorithm, challenges, step) while keeping the configuration, and for_connection() runs an

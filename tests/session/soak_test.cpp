@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Soak: 10,000 logins against one Target from 4 client threads, mixing the four algorithms, the
 // built backends, one-way and mutual CHAP, and 10% logins with a wrong secret. Checks that
 //   - every login ends as planned (success, or ErrorKind::authentication after 0x0201 for the

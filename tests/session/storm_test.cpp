@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target under connection storms (session/target.h): idle, slow-drip and half-open
 // connections, headers that cannot be valid, the per-source cap, eviction of connections that
 // have not logged in, and a thousand established sessions, while valid logins keep succeeding and

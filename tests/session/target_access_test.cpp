@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The target's access rules and full feature phase Text handling, on the sans-I/O machine
 // (TargetConnection: PDUs in, PDUs out, no socket) and on a running Target: several targets,
 // ACLs (0x0202), SendTargets in Discovery and Normal sessions with C-bit continuation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Parameterizing tests over every backend built into this binary (after Botan's "run every
 // vector against every provider").
 #ifndef MULTICHAP_TESTS_SUPPORT_BACKEND_PARAMS_H

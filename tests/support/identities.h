@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The one set of CHAP identities the tests share: the target's and the initiator's iSCSI names,
 // each side's CHAP user and secret (distinct and long enough for RFC 7143 §9.2.1), a secret that
 // is neither, and the configurations built from them. Header-only, needing nothing but the

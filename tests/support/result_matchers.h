@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // ResultIs(kind, code): a GoogleTest matcher (after Tink's StatusIs) for an Error, a Result<T>, a
 // Result<void> or a std::optional<Error>: it matches a failure of that kind and code, and says
 // what it got (kind, code and message) when it does not. Tests check the reason this way, not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // What the session-level tests share: a started Target on 127.0.0.1 (port 0) that is stopped when
 // it goes out of scope, initiator options and authenticators for the identities of
 // tests/support/identities.h, a thread-safe line collector for logs and transcripts, and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // H(message) over a message cut into parts: tests that a backend's multi-part digest does not
 // depend on where the parts split.
 #ifndef MULTICHAP_TESTS_SUPPORT_SPLIT_DIGEST_H

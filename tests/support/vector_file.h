@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Reader for test-vector files (after BoringSSL's file_test): "[Section]" headers, "Key = value"
 // lines, blank lines separating vectors, '#' comments. A test that leaves an attribute unread
 // fails, so a vector file cannot silently carry data no test checks.

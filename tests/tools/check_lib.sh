@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Sourced by the CLI's shell tests (tests/tools/*_test.sh): a scratch directory removed on exit
 # ($work), check counters with pass/fail, and the summary that is the test's exit status.
 #   . "$(dirname "$0")/check_lib.sh"

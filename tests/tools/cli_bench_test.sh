@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CLI test of `multichap bench` with tiny timings (no timing is asserted): the table, the JSON
 # fields, the CSV, the SVG file, progress on stderr and none with --quiet, usage errors (exit 2),
 # and a FIPS-style OpenSSL configuration (default properties fips=yes, no FIPS provider) in

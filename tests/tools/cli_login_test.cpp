@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // `multichap serve` and `multichap login` as a user runs them: real child processes of the
 // built CLI, talking over 127.0.0.1. Exit status 0 on success for every algorithm, 1 on a wrong
 // secret, 2 on usage errors, 3 on an unreachable portal; the embedded-target demo; and no secret

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CLI test of the command line itself (CLI11, tools/cli_options.h), with no network: help on
 # stdout with exit 0 for every command; every option a command's help names is one the command
 # takes, and each is refused when given twice; "--name value" and "--name=value" mean the same,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # CLI test of `multichap response`: its output must equal what coreutils and rhash compute over
 # the same bytes (id || secret || challenge), for every algorithm and backend, with hex and base64
 # challenges; usage errors exit 2 and print nothing on stdout; a secret given on the command line

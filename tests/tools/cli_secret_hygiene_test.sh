@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Secret hygiene of the CLI: `multichap login` (embedded target and against `multichap serve`)
 # and `multichap serve --verbose`, on success and failure paths.
 #   - a secret given on the command line (--secret, --secret-hex, --target-secret) triggers the

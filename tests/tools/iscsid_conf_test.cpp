@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The open-iscsi settings reader of the CLI (tools/iscsid_conf.h): the keys it maps, open-iscsi's
 // algorithm names, warnings and errors with their line numbers, and no secret in any message.
 #include "tools/iscsid_conf.h"

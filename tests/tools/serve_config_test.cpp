@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // The `multichap serve --config` reader (tools/serve_config.cpp) and `serve --check-config`:
 // the example file, strict keys, errors with their line numbers (exit 2), masked secrets, secret
 // files that group or other may read refused, inline secrets warned about.

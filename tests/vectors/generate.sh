@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Generates tests/vectors/hash.txt and tests/vectors/chap.txt with independent tools only:
 # coreutils md5sum, sha1sum and sha256sum, `rhash --sha3-256`, xxd and printf. Nothing here runs
 # multichap code, so the files are known answers our backends are checked against.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* multichap's C ABI: iSCSI CHAP (RFC 7143 §12.1.3, RFC 1994) over MD5, SHA-1, SHA-256 and
  * SHA3-256 for C initiators and targets (open-iscsi, libiscsi, tgt, istgt, EDK2...).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // Computes one CHAP response through the installed library, with every backend it was built
 // with, and prints them; the test compares the output with coreutils.
 #include <array>
