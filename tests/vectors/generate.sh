@@ -8,21 +8,24 @@
 #   tests/vectors/generate.sh --check   regenerate into a temporary directory and fail when the
 #                                       committed files differ (run by ctest as vectors_reproducible)
 #
-# Every vector's '#' comment is the exact command whose output became its digest; the script
-# evaluates that very string, with the shell variables it names (Msg, Secret, Challenge) set to
-# the vector's values. Inputs that look random come from a deterministic expander (sha256sum of a
-# label and a counter), so the output is the same on every run.
+# Every vector's '#' comment is the exact command whose output became its digest. The script
+# evaluates that very string up to its last pipe, with the shell variables it names (Msg, Secret,
+# Challenge) set to the vector's values, into a file; then each tool hashes all of its files in
+# one process (one md5sum, one sha1sum, one sha256sum, one rhash), which is what the command's
+# last stage computes on its standard input. That keeps the check to a few seconds: one process
+# per vector made it take a minute or more on a busy machine. Inputs that look random come from a
+# deterministic expander (sha256sum of a label and a counter), so the output is the same on
+# every run.
 set -euo pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-write}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 case $mode in
   write) out_dir=$here ;;
-  --check)
-    out_dir=$(mktemp -d)
-    trap 'rm -rf "$out_dir"' EXIT
-    ;;
+  --check) out_dir=$work ;;
   *)
     echo "usage: $0 [--check]" >&2
     exit 2
@@ -45,13 +48,66 @@ tool_for() {
   esac
 }
 
-# Runs a command line (a string, exactly as written in the vector's comment) and prints the
-# lower-case hex digest it outputs (first field).
+# The hashing is batched. run_digest CMD [PUBLISHED-KEY] takes a command line (a string, exactly
+# as written in the vector's comment) that ends in "| TOOL", evaluates everything before that
+# last pipe into the file $work/in/N, queues N for TOOL and sets DIGEST to the placeholder @@N@@.
+# hash_queued then runs each tool once over its files and replaces the placeholders in the
+# written files with the digests, checking the published ones. (No command substitution around
+# run_digest: the counter must survive.)
+mkdir -p "$work/in"
+vector_count=0
+declare -A queue=()      # tool -> space-separated file numbers
+declare -A published_of=()  # file number -> published key
 run_digest() {
-  local cmd=$1 digest
-  digest=$(eval "$cmd" | cut -d' ' -f1)
-  [[ $digest =~ ^[0-9a-f]+$ ]] || { echo "$0: no digest from: $cmd" >&2; exit 3; }
-  echo "$digest"
+  local cmd=$1 key=${2:-} tool
+  tool=$(tool_for_cmd "$cmd")
+  vector_count=$((vector_count + 1))
+  eval "${cmd% | "$tool"}" >"$work/in/$vector_count"
+  queue[$tool]+=" $vector_count"
+  [ -z "$key" ] || published_of[$vector_count]=$key
+  DIGEST="@@$vector_count@@"
+}
+
+# Which tool a command line ends with.
+tool_for_cmd() {
+  local s
+  for s in "${sections[@]}"; do
+    local t
+    t=$(tool_for "$s")
+    if [[ $1 == *" | $t" ]]; then
+      echo "$t"
+      return
+    fi
+  done
+  echo "$0: no hashing tool at the end of: $1" >&2
+  exit 3
+}
+
+# Hashes every queued file, one process per tool, and fills the placeholders in the given files.
+hash_queued() {
+  local tool f digest path n
+  : >"$work/digests"
+  for tool in "${!queue[@]}"; do
+    local -a files=()
+    for n in ${queue[$tool]}; do files+=("$work/in/$n"); done
+    # "DIGEST  PATH" per file (coreutils and rhash alike), in argument order.
+    ${tool% -} "${files[@]}" >"$work/out"
+    while read -r digest path; do
+      n=${path##*/}
+      [[ $digest =~ ^[0-9a-f]+$ ]] || { echo "$0: no digest from $tool for vector $n" >&2; exit 3; }
+      [ -z "${published_of[$n]:-}" ] || check_published "${published_of[$n]}" "$digest"
+      echo "$n $digest" >>"$work/digests"
+    done <"$work/out"
+  done
+  [ "$(wc -l <"$work/digests")" -eq "$vector_count" ] || {
+    echo "$0: $vector_count vectors queued, $(wc -l <"$work/digests") digests" >&2
+    exit 3
+  }
+  for f in "$@"; do
+    awk 'NR == FNR { d["@@" $1 "@@"] = $2; next }
+         /^(Digest|Response) = @@[0-9]+@@$/ { $3 = d[$3] } { print }' "$work/digests" "$f" >"$f.new"
+    mv "$f.new" "$f"
+  done
 }
 
 # Bytes of a string as bare lower-case hex.
@@ -67,10 +123,13 @@ expand_hex() {
   echo "${hex:0:$((2 * n))}"
 }
 
-# Bytes 00 01 02 ... (mod 256), n of them, as hex.
+# Bytes 00 01 02 ... (mod 256), n of them, as hex (printf -v: no process per byte).
 counting_hex() {
-  local n=$1 i hex=""
-  for ((i = 0; i < n; i++)); do hex+=$(printf '%02x' $((i % 256))); done
+  local n=$1 i hex="" b
+  for ((i = 0; i < n; i++)); do
+    printf -v b '%02x' $((i % 256))
+    hex+=$b
+  done
   echo "$hex"
 }
 
@@ -124,8 +183,8 @@ publication_of() {  # section text
 
 write_pattern() {  # published-key pattern-hex repeat command note
   local digest
-  digest=$(run_digest "$4")
-  check_published "$1" "$digest"
+  run_digest "$4" "$1"
+  digest=$DIGEST
   echo
   echo "# $4"
   echo "# message: $5"
@@ -166,8 +225,8 @@ write_hash() {
       echo "[$section]"
       for text in "${texts[@]}"; do
         cmd="printf '$text' | $tool"
-        digest=$(run_digest "$cmd")
-        check_published "$section|$text" "$digest"
+        run_digest "$cmd" "$section|$text"
+        digest=$DIGEST
         note=$(publication_of "$section" "$text")
         echo
         echo "# $cmd"
@@ -179,7 +238,8 @@ write_hash() {
       for n in "${lengths[@]}"; do
         Msg=$(counting_hex "$n")
         cmd="printf '%s' \"\$Msg\" | xxd -r -p | $tool"
-        digest=$(run_digest "$cmd")
+        run_digest "$cmd"
+        digest=$DIGEST
         echo
         echo "# $cmd"
         echo "# message: $n byte$([ "$n" -eq 1 ] || echo s) 00 01 02 ... (mod 256)"
@@ -215,7 +275,8 @@ chap_cases() {
 }
 
 write_chap() {
-  local file=$1 section tool label id Secret Challenge note cmd digest seed slen clen
+  local file=$1 section tool label id Secret Challenge note cmd digest seed slen clen shared_cases
+  shared_cases=$(chap_cases)
   {
     echo "# CHAP responses R = H(identifier byte || secret || challenge) (RFC 1994 §4.1), generated"
     echo "# by tests/vectors/generate.sh with coreutils md5sum/sha1sum/sha256sum and"
@@ -229,16 +290,18 @@ write_chap() {
       echo
       echo "[$section]"
       {
-        chap_cases
+        echo "$shared_cases"
         # One case per algorithm with pseudo-random id, lengths and bytes.
         seed=$(expand_hex "chap-random-$section" 4)
         id=$((16#${seed:0:2}))
         slen=$((12 + 16#${seed:2:2} % 21))
         clen=$((1 + 16#${seed:4:4} % 1024))
         echo "random|$id|$(expand_hex "chap-random-$section-secret" "$slen")|$(expand_hex "chap-random-$section-challenge" "$clen")|pseudo-random: id $id, $slen-byte secret, $clen-byte challenge"
-      } | while IFS='|' read -r label id Secret Challenge note; do
+      } >"$work/cases"
+      while IFS='|' read -r label id Secret Challenge note; do
         cmd="{ printf '\\x$(printf '%02x' "$id")'; printf '%s' \"\$Secret\" | xxd -r -p; printf '%s' \"\$Challenge\" | xxd -r -p; } | $tool"
-        digest=$(run_digest "$cmd")
+        run_digest "$cmd"
+        digest=$DIGEST
         echo
         echo "# $note"
         echo "# $cmd"
@@ -246,13 +309,14 @@ write_chap() {
         echo "Secret = $Secret"
         echo "Challenge = $Challenge"
         echo "Response = $digest"
-      done
+      done <"$work/cases"
     done
   } >"$file"
 }
 
 write_hash "$out_dir/hash.txt"
 write_chap "$out_dir/chap.txt"
+hash_queued "$out_dir/hash.txt" "$out_dir/chap.txt"
 
 if [ "$mode" = --check ]; then
   status=0
