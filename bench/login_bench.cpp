@@ -12,6 +12,10 @@
 // 5,000 idle connections are held (our goal: a mutual SHA-256 login under 100 ms).
 // idle_memory/{ours,tgtd}: resident memory the target process spends per idle connection (its
 // VmRSS before and after the 5,000 are opened).
+// storm_one_address/ours/sha256_mutual, storm_one_address/tgtd/md5: 5,000 idle and 100 slow-drip
+// connections from 127.0.0.1, then 500 valid logins one after another from 127.0.0.1 too (many
+// initiators behind one address: NAT, a hypervisor host, a Kubernetes node), each against a fresh
+// target with its default limits. Reports how many logins succeeded (all must).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -104,10 +108,11 @@ int run_quiet(const std::string& command) {
 // A private tgtd on 127.0.0.1 with one target and one CHAP account; killed on destruction.
 class Tgtd {
  public:
-  Tgtd() {
+  // instance: a second tgtd of this process takes another control port.
+  explicit Tgtd(int instance = 0) {
     if (run_quiet("{ command -v tgtd && command -v tgtadm; }") != 0) return;
     m_port = free_port();
-    m_control = std::to_string(20000 + getpid() % 10000);
+    m_control = std::to_string(20000 + (getpid() + 10 * instance) % 10000);
     const std::string portal = "portal=127.0.0.1:" + std::to_string(m_port);
     const char* argv[] = {"tgtd",    "-f",           "-C",   m_control.c_str(),
                           "--iscsi", portal.c_str(), nullptr};
@@ -183,8 +188,10 @@ Result<Connection> connect_from(std::uint16_t port, unsigned host) {
 
 std::atomic<unsigned> g_next_host{0};
 
-// One login + logout with our initiator (MD5 one-way by default). Returns whether it succeeded.
-bool one_login(std::uint16_t port, Algorithm alg = Algorithm::md5, bool mutual = false) {
+// One login + logout with our initiator (MD5 one-way by default), from a loopback address of its
+// own, or from source (host byte order) when given. Returns whether it succeeded.
+bool one_login(std::uint16_t port, Algorithm alg = Algorithm::md5, bool mutual = false,
+               std::uint32_t source = 0) {
   ChapInitiatorConfig config;
   config.local = ChapCredentials{kUser, Secret::from_text(kSecret)};
   if (mutual) config.target = ChapCredentials{kTargetName, Secret::from_text(kTargetSecret)};
@@ -196,7 +203,12 @@ bool one_login(std::uint16_t port, Algorithm alg = Algorithm::md5, bool mutual =
   options.target_name = kTargetName;
   options.max_attempts = 1;
   const unsigned host = g_next_host.fetch_add(1);
-  options.connector = [port, host] { return connect_from(port, host); };
+  options.connector = [port, host, source]() -> Result<Connection> {
+    if (source == 0) return connect_from(port, host);
+    const int fd = connect_loopback_from(source, port);
+    if (fd < 0) return make_error(ErrorKind::io, "connect failed");
+    return Connection(fd);
+  };
   auto session = InitiatorSession::create(options, std::move(auth).value());
   if (!session || !(*session)->login()) return false;
   return static_cast<bool>((*session)->logout());
@@ -485,6 +497,50 @@ void run_latency(benchmark::State& state, std::uint16_t port, Algorithm alg, boo
   if (failures > 0) state.SkipWithError("some logins failed");
 }
 
+// The storm from the initiators' own address (see the top of the file); one iteration, manual
+// time = the 500 logins.
+void run_one_address_storm(benchmark::State& state, std::uint16_t port, Algorithm alg,
+                           bool mutual) {
+  constexpr std::size_t kStormIdle = 5000, kStormDrip = 100, kStormLogins = 500;
+  constexpr std::uint32_t kSource = loopback_address(0, 1);
+  raise_descriptor_limit();
+  std::vector<int> storm;
+  for (std::size_t i = 0; i < kStormIdle + kStormDrip; ++i) {
+    const int fd = connect_loopback_from(kSource, port);
+    if (fd < 0) break;
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    storm.push_back(fd);
+  }
+  // The last 100 send a byte of a login header every second (never a whole header).
+  std::atomic<bool> stop{false};
+  std::thread dripper([&] {
+    const std::uint8_t login_opcode = 0x43;
+    while (!stop.load()) {
+      for (std::size_t i = kStormIdle; i < storm.size(); ++i) {
+        (void)::send(storm[i], &login_opcode, 1, MSG_NOSIGNAL);
+      }
+      for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(Millis(100));
+    }
+  });
+  std::size_t succeeded = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < kStormLogins; ++i)
+      succeeded += one_login(port, alg, mutual, kSource);
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  stop.store(true);
+  dripper.join();
+  const std::size_t opened = storm.size();
+  for (const int fd : storm) ::close(fd);
+  state.counters["storm_connections"] = static_cast<double>(opened);
+  state.counters["logins"] = static_cast<double>(kStormLogins);
+  state.counters["logins_succeeded"] = static_cast<double>(succeeded);
+  if (opened < kStormIdle + kStormDrip) return state.SkipWithError("could not open the storm");
+  if (succeeded < kStormLogins) state.SkipWithError("some valid logins were locked out");
+}
+
 }  // namespace
 
 void register_login_benchmarks() {
@@ -524,6 +580,31 @@ void register_login_benchmarks() {
     q->Arg(n)->UseRealTime()->MinTime(0.2);
   }
 
+  // A storm from the initiators' own address, each against a target of its own.
+  benchmark::RegisterBenchmark(
+      "storm_one_address/ours/sha256_mutual",
+      [](benchmark::State& state) {
+        ServeProcess serve(
+            {"--quiet", "--target", kTargetName, "--user", kUser, "--target-user", kTargetName},
+            {std::string("MULTICHAP_SECRET=") + kSecret,
+             std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret});
+        if (!serve.ready()) return state.SkipWithError("our target did not start");
+        run_one_address_storm(state, serve.port(), Algorithm::sha256, true);
+      })
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(
+      "storm_one_address/tgtd/md5",
+      [](benchmark::State& state) {
+        Tgtd fresh(1);
+        if (!fresh.ready())
+          return state.SkipWithError("tgtd is not available (apt-get install tgt)");
+        run_one_address_storm(state, fresh.port(), Algorithm::md5, false);
+      })
+      ->Iterations(1)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
   // The same with 5,000 idle connections held against each target (registered after the rows
   // above, so those run without them).
   benchmark::RegisterBenchmark("idle_memory/ours", [](benchmark::State& state) {

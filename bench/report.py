@@ -16,6 +16,7 @@ Benchmark names are suite/impl/backend[/alg][/param], as registered in bench/*.c
   login_loopback/{ours,tgtd}/A/N      N concurrent logins over loopback TCP (bench/login_bench.cpp)
   login_loopback_idle/{ours,tgtd}/A/N the same with 5,000 idle connections held open
   idle_memory/{ours,tgtd}             target memory per idle connection
+  storm_one_address/{ours,tgtd}/...   500 logins from the address of 5,100 idle/drip connections
   login_latency_idle/{ours,tgtd}/...  one login while the 5,000 idle connections are held
   login_machines/ours/...             a whole iSCSI login between the two sans-I/O machines
   serve_storm/...                     multichap serve with 10,000 idle/dripping or 10,000 sessions
@@ -231,6 +232,11 @@ def storm_table(res):
             body.append(["/".join(parts[:3]), "whole login in memory, both machines",
                          fmt(res.value(name, "cpu_ns") and res.value(name, "cpu_ns") / 1000,
                              ".1f", " us")])
+        elif parts[0] == "storm_one_address":
+            body.append(["/".join(parts[:3]),
+                         "5,000 idle + 100 drip from 127.0.0.1, then logins from it",
+                         f"{fmt(res.value(name, 'logins_succeeded'), ',.0f')} of "
+                         f"{fmt(res.value(name, 'logins'), ',.0f')} logins succeeded"])
         elif parts[0] == "serve_storm":
             what = parts[1]
             if what == "idle_and_drip":
@@ -271,6 +277,12 @@ def storm_goals(res, loop_b):
             if v is not None:
                 out.append(("a mutual SHA-256 login with 5,000 idle connections held < 100 ms",
                             "PASS" if v < 100 else "MISS", f"{v:.3f} ms"))
+        if name.startswith("storm_one_address/ours"):
+            ok_n, all_n = res.value(name, "logins_succeeded"), res.value(name, "logins")
+            if all_n:
+                out.append(("a storm from the initiators' own address locks no valid login out",
+                            "PASS" if ok_n == all_n else "MISS",
+                            f"{ok_n:,.0f} of {all_n:,.0f} logins"))
         if name.startswith("idle_memory/ours"):
             v = res.value(name, "bytes_per_idle_connection")
             if v is not None:

@@ -22,8 +22,8 @@ struct TargetStats {
   std::uint64_t logouts = 0;
   // Connections closed or refused by a limit (TargetOptions): each limit also logs once.
   std::uint64_t login_deadline_closed = 0;
-  std::uint64_t refused_per_source = 0;
-  std::uint64_t evicted_unauthenticated = 0;
+  std::uint64_t evicted_per_source = 0;       // gave way to a newer one from their address
+  std::uint64_t evicted_unauthenticated = 0;  // gave way to a newer one (all sources full)
   std::uint64_t refused_total = 0;
   // Access and discovery.
   std::uint64_t logins_unauthorized = 0;  // authenticated, outside the target's ACL (0x0202)

@@ -147,19 +147,25 @@ struct Target::Impl {
   std::uint16_t port = 0;
 
   // Connections on the loop, under the mutex: every one, and the not-yet-logged-in ones oldest
-  // first (the eviction order) with their count per source address.
+  // first (the eviction order), all sources together and per source address.
   struct Entry {
     std::weak_ptr<EventConnection> conn;
     std::string source;
     bool unauthenticated = true;
     std::list<EventConnection*>::iterator lru;
+    std::list<EventConnection*>::iterator source_lru;
     std::size_t loop = 0;
     std::uint64_t token = 0;  // the session registry's, once logged in
   };
   mutable std::mutex mutex;
   std::unordered_map<EventConnection*, Entry> connections;
   std::list<EventConnection*> unauthenticated;
-  std::unordered_map<std::string, std::size_t> per_source;
+  std::unordered_map<std::string, std::list<EventConnection*>> per_source;
+  // Takes a connection off both unauthenticated lists (logged in, evicted or gone). Under mutex.
+  void drop_unauthenticated(Entry& entry);
+  // The connection of one source that gives way to a newcomer at the per-source cap: the oldest
+  // that has not sent a complete PDU yet, else the oldest. Under mutex; the list is not empty.
+  static EventConnection* per_source_victim(const std::list<EventConnection*>& from_source);
   std::unordered_map<std::uint64_t, EventConnection*> by_token;  // logged-in connections
   std::atomic<bool> logged_total{false};
   std::atomic<bool> logged_per_source{false};
@@ -206,6 +212,10 @@ class Target::Impl::EventConnection
   EventConnection& operator=(const EventConnection&) = delete;
 
   asio::any_io_executor executor() { return m_socket.get_executor(); }
+  // Whether a complete login PDU has arrived (the machine left await_login). Written on the
+  // connection's loop, read by admit() on the accepting loop: eviction prefers connections
+  // without it.
+  bool progressed() const { return m_progressed.load(std::memory_order_relaxed); }
 
   void start() {
     asio::error_code ec;
@@ -307,6 +317,10 @@ class Target::Impl::EventConnection
   // After the machine saw input or time: send its output, note a login, close when done.
   void after_input() {
     if (m_closed) return;
+    if (!m_progressed_seen && m_machine.phase() != TargetConnection::Phase::await_login) {
+      m_progressed_seen = true;
+      m_progressed.store(true, std::memory_order_relaxed);
+    }
     while (auto lookup = m_machine.take_lookup()) start_lookup(std::move(*lookup));
     if (m_machine.deadline() != m_armed) arm_timer();
     if (!m_logged_in && m_machine.phase() == TargetConnection::Phase::full_feature) {
@@ -395,6 +409,8 @@ class Target::Impl::EventConnection
   bool m_reading = false;
   bool m_logged_in = false;
   bool m_closed = false;
+  bool m_progressed_seen = false;  // this loop's copy: the atomic is stored once
+  std::atomic<bool> m_progressed{false};
 };
 
 // ---- accepting and admission -------------------------------------------------------------------
@@ -439,21 +455,24 @@ void Target::Impl::admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endp
                          " open (max_connections)");
       return;  // the socket closes
     }
-    std::size_t& from_source = per_source[source];
-    if (from_source >= options.max_unauthenticated_per_source) {
-      registry.add(&TargetStats::refused_per_source);
-      log_limit_once(logged_per_source, "refusing connections from " + source + ": " +
-                                            std::to_string(from_source) +
-                                            " not logged in yet (max_unauthenticated_per_source)");
-      return;
-    }
-    if (unauthenticated.size() >= options.max_unauthenticated) {
+    // At either cap a connection that has not logged in gives way to the newcomer, never a
+    // session: refusing the newcomer instead would let one client that keeps reconnecting lock
+    // out every valid initiator behind the same address (NAT, a hypervisor, a node's pods).
+    const auto from_source = per_source.find(source);
+    if (from_source != per_source.end() &&
+        from_source->second.size() >= options.max_unauthenticated_per_source) {
+      Entry& entry = connections.at(per_source_victim(from_source->second));
+      drop_unauthenticated(entry);
+      victim = entry.conn.lock();
+      registry.add(&TargetStats::evicted_per_source);
+      log_limit_once(logged_per_source, "evicting connections from " + source +
+                                            " that have not logged in: " +
+                                            std::to_string(options.max_unauthenticated_per_source) +
+                                            " open (max_unauthenticated_per_source)");
+    } else if (unauthenticated.size() >= options.max_unauthenticated) {
       // Make room by closing the oldest connection that has not logged in.
-      EventConnection* oldest = unauthenticated.front();
-      Entry& entry = connections.at(oldest);
-      unauthenticated.pop_front();
-      entry.unauthenticated = false;
-      if (--per_source[entry.source] == 0) per_source.erase(entry.source);
+      Entry& entry = connections.at(unauthenticated.front());
+      drop_unauthenticated(entry);
       victim = entry.conn.lock();
       registry.add(&TargetStats::evicted_unauthenticated);
       log_limit_once(logged_evicted, "evicting the oldest connection not logged in: " +
@@ -478,11 +497,12 @@ void Target::Impl::admit(asio::ip::tcp::socket socket, const asio::ip::tcp::endp
       socket = std::move(moved);
     }
     conn = std::make_shared<EventConnection>(*this, std::move(socket), peer);
-    ++per_source[source];
     ++loop_load[loop];
     unauthenticated.push_back(conn.get());
-    connections.emplace(conn.get(),
-                        Entry{conn, source, true, std::prev(unauthenticated.end()), loop});
+    auto& queue = per_source[source];
+    queue.push_back(conn.get());
+    connections.emplace(conn.get(), Entry{conn, source, true, std::prev(unauthenticated.end()),
+                                          std::prev(queue.end()), loop});
   }
   registry.add(&TargetStats::connections);
   if (victim) victim->abort("evicted: too many connections not logged in", true);
@@ -498,9 +518,24 @@ void Target::Impl::authenticated(EventConnection* conn, std::uint64_t token) {
     it->second.token = token;
     by_token[token] = conn;
   }
-  it->second.unauthenticated = false;
-  unauthenticated.erase(it->second.lru);
-  if (--per_source[it->second.source] == 0) per_source.erase(it->second.source);
+  drop_unauthenticated(it->second);
+}
+
+void Target::Impl::drop_unauthenticated(Entry& entry) {
+  if (!entry.unauthenticated) return;
+  entry.unauthenticated = false;
+  unauthenticated.erase(entry.lru);
+  const auto queue = per_source.find(entry.source);
+  queue->second.erase(entry.source_lru);
+  if (queue->second.empty()) per_source.erase(queue);
+}
+
+Target::Impl::EventConnection* Target::Impl::per_source_victim(
+    const std::list<EventConnection*>& from_source) {
+  for (EventConnection* conn : from_source) {
+    if (!conn->progressed()) return conn;
+  }
+  return from_source.front();
 }
 
 void Target::Impl::forget(EventConnection* conn) {
@@ -508,10 +543,7 @@ void Target::Impl::forget(EventConnection* conn) {
   const auto it = connections.find(conn);
   if (it == connections.end()) return;
   if (it->second.token != 0) by_token.erase(it->second.token);
-  if (it->second.unauthenticated) {
-    unauthenticated.erase(it->second.lru);
-    if (--per_source[it->second.source] == 0) per_source.erase(it->second.source);
-  }
+  drop_unauthenticated(it->second);
   --loop_load[it->second.loop];
   connections.erase(it);
 }

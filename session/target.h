@@ -11,7 +11,8 @@
 // target.cpp only, so users of this header do not inherit it. A login costs microseconds of CPU
 // and runs on its loop. Limits make exhaustion expensive for an attacker and harmless for
 // initiators: a deadline for the whole login, a cap on connections not yet logged in (the oldest
-// is evicted when full) and on such connections per source address, and headers that cannot be
+// is evicted when full) and on such connections per source address (the one of that address
+// that has made the least progress is evicted when full), and headers that cannot be
 // valid are answered or closed on their first 48 bytes. Each limit logs once when it first
 // bites and counts in stats().
 #ifndef MULTICHAP_SESSION_TARGET_H

@@ -70,7 +70,9 @@ struct TargetOptions {
   // Connections that have not reached full feature phase, all sources together. When full, the
   // oldest of them is closed to make room (established sessions are never touched).
   std::size_t max_unauthenticated = 4096;
-  // Such connections from one source address; further ones are refused.
+  // Such connections from one source address. When full, the one of that address that has made
+  // the least progress (no complete PDU yet, then the oldest) is closed to make room: a client
+  // that keeps reconnecting cannot lock out a valid initiator behind the same address.
   std::size_t max_unauthenticated_per_source = 64;
   // Every connection, established ones included (each costs one descriptor and a few KiB).
   std::size_t max_connections = 65536;

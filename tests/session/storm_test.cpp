@@ -200,7 +200,7 @@ TEST(Storm, SlowDripIsClosedAtTheWholeLoginDeadline) {
   EXPECT_TRUE(session) << session.error().message;
 }
 
-TEST(Storm, PerSourceCapRefusesOnlyThatSource) {
+TEST(Storm, PerSourceCapEvictsWithinThatSource) {
   auto options = storm_options();
   options.max_unauthenticated_per_source = 8;
   test::Lines log;
@@ -211,20 +211,116 @@ TEST(Storm, PerSourceCapRefusesOnlyThatSource) {
   for (int i = 0; i < 8; ++i) {
     held.push_back(std::make_unique<RawClient>("127.0.0.2", target->port()));
     ASSERT_TRUE(held.back()->ok());
+    // One at a time, so that admission order is connection order.
+    ASSERT_TRUE(test::eventually(
+        [&] { return target->unauthenticated_connections() == static_cast<std::size_t>(i + 1); }));
   }
-  ASSERT_TRUE(test::eventually([&] { return target->unauthenticated_connections() == 8; }));
+  // A ninth from that address: the oldest of the eight makes room, not the newcomer.
   RawClient ninth("127.0.0.2", target->port());
-  ASSERT_TRUE(ninth.ok());  // the kernel completes the handshake; the target then closes it
-  EXPECT_TRUE(ninth.closed_within(Millis(2000)));
-  EXPECT_EQ(target->stats().refused_per_source, 1u);
-  EXPECT_FALSE(held.front()->closed_within(Millis(50)));  // the first eight stay
+  ASSERT_TRUE(ninth.ok());
+  EXPECT_TRUE(held.front()->closed_within(Millis(2000)));
+  EXPECT_FALSE(ninth.closed_within(Millis(100)));
+  EXPECT_EQ(target->stats().evicted_per_source, 1u);
+  EXPECT_EQ(target->stats().evicted_unauthenticated, 0u);
+  for (std::size_t i = 1; i < held.size(); ++i) EXPECT_FALSE(held[i]->closed_within(Millis(1)));
+  EXPECT_EQ(target->unauthenticated_connections(), 8u);
   // Another source is unaffected.
   RawClient other("127.0.0.3", target->port());
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other.closed_within(Millis(100)));
+  EXPECT_EQ(target->stats().evicted_per_source, 1u);
   auto session = valid_login(target->port());
   EXPECT_TRUE(session) << session.error().message;
   EXPECT_TRUE(log.contains("max_unauthenticated_per_source"));
+}
+
+// At the per-source cap the connection that has made the least progress goes first: one that has
+// not sent a complete PDU (idle, or a header dripping in) before one whose login is under way,
+// even when the latter is older.
+TEST(Storm, PerSourceEvictionSparesLoginsUnderWay) {
+  auto options = storm_options();
+  options.max_unauthenticated_per_source = 4;
+  auto target = start_target(std::move(options));
+  ASSERT_TRUE(target);
+  const Bytes pdu = login_pdu(first_login_text());
+  std::vector<std::unique_ptr<RawClient>> clients;
+  // Two logins under way (a complete first PDU each, answered), then an idle connection and one
+  // with part of a header.
+  for (int i = 0; i < 2; ++i) {
+    clients.push_back(std::make_unique<RawClient>("127.0.0.4", target->port()));
+    ASSERT_TRUE(clients.back()->ok());
+    ASSERT_TRUE(clients.back()->send(pdu));
+    Bytes answer;
+    clients.back()->closed_within(Millis(300), &answer);
+    ASSERT_GE(answer.size(), kBhsSize) << "no answer to login " << i;
+  }
+  clients.push_back(std::make_unique<RawClient>("127.0.0.4", target->port()));
+  ASSERT_TRUE(test::eventually([&] { return target->unauthenticated_connections() == 3; }));
+  clients.push_back(std::make_unique<RawClient>("127.0.0.4", target->port()));
+  ASSERT_TRUE(clients.back()->send(pdu.data(), 20));
+  ASSERT_TRUE(test::eventually([&] { return target->unauthenticated_connections() == 4; }));
+  // Two newcomers: the idle one goes, then the dripping one; the logins under way stay.
+  RawClient fifth("127.0.0.4", target->port());
+  ASSERT_TRUE(fifth.ok());
+  EXPECT_TRUE(clients[2]->closed_within(Millis(2000)));
+  ASSERT_TRUE(test::eventually([&] { return target->stats().evicted_per_source == 1; }));
+  RawClient sixth("127.0.0.4", target->port());
+  ASSERT_TRUE(sixth.ok());
+  EXPECT_TRUE(clients[3]->closed_within(Millis(2000)));
+  EXPECT_FALSE(clients[0]->closed_within(Millis(50)));
+  EXPECT_FALSE(clients[1]->closed_within(Millis(1)));
+  // Once every connection of the address has a login under way, the oldest of them goes.
+  ASSERT_TRUE(fifth.send(pdu));
+  ASSERT_TRUE(sixth.send(pdu));
+  Bytes answer;
+  fifth.closed_within(Millis(300), &answer);
+  sixth.closed_within(Millis(300), &answer);
+  RawClient seventh("127.0.0.4", target->port());
+  ASSERT_TRUE(seventh.ok());
+  EXPECT_TRUE(clients[0]->closed_within(Millis(2000)));
+  EXPECT_FALSE(clients[1]->closed_within(Millis(50)));
+  EXPECT_FALSE(fifth.closed_within(Millis(1)));
+  EXPECT_FALSE(sixth.closed_within(Millis(1)));
+  EXPECT_EQ(target->stats().evicted_per_source, 3u);
+}
+
+// The storm of the field: idle and slow-drip connections from the very address of the valid
+// initiators (NAT, a hypervisor host, a Kubernetes node). Every valid login still gets in, and
+// the target holds no more than the cap of that address.
+TEST(Storm, AStormFromTheInitiatorsOwnAddressLocksNobodyOut) {
+  constexpr std::size_t kIdle = 500, kDrip = 20, kLogins = 50;
+  auto options = storm_options();
+  auto target = start_target(std::move(options));
+  ASSERT_TRUE(target);
+  std::vector<std::unique_ptr<RawClient>> storm;
+  for (std::size_t i = 0; i < kIdle; ++i) {
+    storm.push_back(std::make_unique<RawClient>("127.0.0.1", target->port()));
+    ASSERT_TRUE(storm.back()->ok()) << "connection " << i;
+  }
+  const Bytes pdu = login_pdu(first_login_text());
+  std::vector<std::unique_ptr<RawClient>> drip;
+  for (std::size_t i = 0; i < kDrip; ++i) {
+    drip.push_back(std::make_unique<RawClient>("127.0.0.1", target->port()));
+    ASSERT_TRUE(drip.back()->ok());
+    ASSERT_TRUE(drip.back()->send(pdu.data(), 1));
+  }
+  std::size_t succeeded = 0;
+  for (std::size_t i = 0; i < kLogins; ++i) {
+    // The drip goes on between logins, a byte each (it never completes a header; the sends of
+    // the connections the target closed fail, and that is fine).
+    for (std::size_t d = 0; d < drip.size() && i < 40; ++d) drip[d]->send(&pdu[1 + i], 1);
+    auto session = valid_login(target->port());
+    if (session) {
+      ++succeeded;
+      EXPECT_TRUE((*session)->logout());
+    } else {
+      ADD_FAILURE() << "login " << i << ": " << session.error().message;
+    }
+  }
+  EXPECT_EQ(succeeded, kLogins);
+  EXPECT_LE(target->unauthenticated_connections(), 64u);
+  EXPECT_GE(target->stats().evicted_per_source, kIdle + kDrip - 64);
+  EXPECT_EQ(target->stats().logins_succeeded, kLogins);
 }
 
 TEST(Storm, EvictsTheOldestUnauthenticatedNeverASession) {
