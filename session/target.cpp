@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <asio.hpp>
 #include <atomic>
@@ -18,6 +19,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "session/busy_poll.h"
 
 namespace multichap {
 
@@ -594,23 +597,31 @@ void Target::Impl::poll_stop() {
   });
 }
 
-// Runs one event loop until it has no more work. With a busy-poll window, the thread goes on
-// polling (without sleeping) for that long after each burst of work before it sleeps again: the
-// next request of a login under way, a round trip later, is then picked up at once instead of
-// after a wake-up of a sleeping thread (and, on a virtual machine, of a halted vCPU), which at one
-// login at a time costs more than the login's own work. An idle target does not poll.
+// Runs one event loop until it has no more work. After each burst of work the thread may go on
+// polling (without sleeping) for the busy-poll window, as long as polling pays
+// (session/busy_poll.h says when). An idle target does not poll.
 namespace {
 void run_loop(asio::io_context& io, std::chrono::microseconds busy_poll) {
   if (busy_poll.count() <= 0) {
     io.run();
     return;
   }
+  BusyPollGovernor governor(busy_poll);
   while (io.run_one() != 0) {  // sleeps until there is work; 0 once the loop ran out of it
-    auto until = Clock::now() + busy_poll;
-    while (Clock::now() < until) {
-      if (io.poll() > 0) until = Clock::now() + busy_poll;
+    auto now = Clock::now();
+    if (!governor.should_poll(now)) continue;
+    auto until = now + busy_poll;
+    while (now < until) {
+      if (io.poll() > 0) {
+        governor.found_work();
+        now = Clock::now();
+        until = now + busy_poll;
+        continue;
+      }
       if (io.stopped()) return;
+      now = Clock::now();
     }
+    governor.ran_out(now);
   }
 }
 }  // namespace
