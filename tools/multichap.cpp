@@ -64,8 +64,8 @@ int report_error(const Error& error) {
   }
 }
 
-Result<Secret> read_secret(const Options& options, const std::string& prefix,
-                           const char* env_name) {
+Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name,
+                           SecretFromEnv from_env) {
   const std::string text_opt = prefix + "secret";
   const std::string hex_opt = prefix + "secret-hex";
   const std::string file_opt = prefix + "secret-file";
@@ -100,6 +100,7 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix,
     secure_wipe(content.data(), content.size());
     return secret;
   }
+  if (from_env == SecretFromEnv::no) return Secret{};
   if (const char* env = std::getenv(env_name); env != nullptr && *env != '\0') {
     return Secret::from_text(env);
   }

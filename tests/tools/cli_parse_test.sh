@@ -6,7 +6,8 @@
 # even for a value that starts with '-'; a flag takes no value; unknown options and commands are
 # named (without a value that may be a secret), a stray argument after a secret is not repeated;
 # validation and exclusion errors exit 2 before the command runs; usage errors print
-# "multichap: ..." on stderr and nothing on stdout.
+# "multichap: ..." on stderr and nothing on stdout; login's and discover's help say when they
+# read secrets exported in the environment.
 #
 #   cli_parse_test.sh MULTICHAP_BINARY
 set -uo pipefail
@@ -74,6 +75,15 @@ fi
 # --help after other options still helps (CLI11 acts on it wherever it is).
 run serve --listen 127.0.0.1:0 --help
 [ "$rc" -eq 0 ] && grep -q '^usage: multichap serve' <<<"$out" && pass || fail "serve ... --help: exit $rc"
+
+# --- secrets in the environment: login's and discover's help state when they are read ---------
+for cmd in login discover; do
+  help=$("$bin" "$cmd" --help | tr -s ' \n' '  ')
+  for rule in "MULTICHAP_SECRET with --user" "MULTICHAP_TARGET_SECRET with --target-user" \
+    "Otherwise they are ignored"; do
+    grep -qF -- "$rule" <<<"$help" && pass || fail "$cmd --help does not say '$rule'"
+  done
+done
 
 # --- every option in the help is taken, and refused twice ----------------------------------------
 # (bench's help quotes botan speed's --buf-size, not an option of ours.)
