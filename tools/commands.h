@@ -21,6 +21,8 @@ inline constexpr int kExitFailure = 3;
 // run_X runs it with the options parsed.
 void define_algorithms(CLI::App& command);
 int run_algorithms(const Options& options);
+void define_version(CLI::App& command);  // also `multichap --version`
+int run_version(const Options& options);
 void define_response(CLI::App& command);
 int run_response(const Options& options);
 void define_serve(CLI::App& command);  // tools/serve_login.cpp

@@ -40,7 +40,7 @@ not_in_stderr() {  # description, text
   if grep -qF -- "$2" <<<"$err"; then fail "$1: stderr repeats '$2': $err"; else pass; fi
 }
 
-commands=(algorithms response serve login discover bench)
+commands=(algorithms version response serve login discover bench)
 secret='parse-test-secret-7c1e'
 
 # --- help -------------------------------------------------------------------------------------
@@ -86,10 +86,11 @@ for cmd in login discover; do
 done
 
 # --- every option in the help is taken, and refused twice ----------------------------------------
-# (bench's help quotes botan speed's --buf-size, not an option of ours.)
+# (bench's help quotes botan speed's --buf-size, not an option of ours; version's names
+# `multichap --version`, the top level's spelling of the command.)
 for cmd in "${commands[@]}"; do
   "$bin" "$cmd" --help >"$work/help"
-  mapfile -t opts < <(grep -oE -- '--[a-z0-9][a-z0-9-]*' "$work/help" | sort -u | grep -vx -- '--help\|--buf-size')
+  mapfile -t opts < <(grep -oE -- '--[a-z0-9][a-z0-9-]*' "$work/help" | sort -u | grep -vx -- '--help\|--buf-size\|--version')
   for opt in "${opts[@]}"; do
     usage_error "$cmd $opt twice" "option $opt given twice" "$cmd" "$opt" x "$opt" x
   done
