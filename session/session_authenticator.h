@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// Session-scoped CHAP authenticators (DESIGN.md "Session scope and the rewind").
+// Session-scoped CHAP authenticators (docs/ARCHITECTURE.md "The rewind, and session versus
+// connection scope").
 //
 // The authenticator holds the configuration (names, secrets, policy, backend) for the session's
 // life and the negotiated state of the current leading login only. rewind() at the start of each

@@ -21,6 +21,8 @@ inline constexpr int kExitFailure = 3;
 // run_X runs it with the options parsed.
 void define_algorithms(CLI::App& command);
 int run_algorithms(const Options& options);
+void define_version(CLI::App& command);  // also `multichap --version`
+int run_version(const Options& options);
 void define_response(CLI::App& command);
 int run_response(const Options& options);
 void define_serve(CLI::App& command);  // tools/serve_login.cpp
@@ -32,11 +34,18 @@ int run_discover(const Options& options);
 void define_bench(CLI::App& command);  // tools/bench_command.cpp
 int run_bench(const Options& options);
 
+// Whether read_secret may fall back to the environment variable. Callers say no when the command
+// does not ask for CHAP in that direction (no user name for it), so that a merely exported
+// MULTICHAP_SECRET or MULTICHAP_TARGET_SECRET never turns a command into a usage error.
+enum class SecretFromEnv { no, yes };
+
 // Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH
-// or the environment variable env_name, in that order of precedence; exactly one source may be
-// given on the command line. Warns on stderr when the secret itself is on the command line.
-// Returns an empty optional-like Secret (empty()) when none was given.
-Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name);
+// or, when from_env says so, the environment variable env_name, in that order of precedence;
+// exactly one source may be given on the command line. Warns on stderr when the secret itself is
+// on the command line (naming env_name as an alternative). Returns an empty Secret (empty()) when
+// none was given.
+Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name,
+                           SecretFromEnv from_env = SecretFromEnv::yes);
 
 // Prints "multichap: <message>" to stderr and returns the exit status for the error's kind.
 int report_error(const Error& error);

@@ -20,6 +20,11 @@ TargetAddress is reachable at the portal itself). Without --user no CHAP is offe
 (AuthMethod=None); with --user CHAP (the target may still settle on None), with --target-user
 mutual CHAP. Shows the keys exchanged (CHAP responses masked) unless --quiet.
 
+Secrets in the environment are read only when the command asks for CHAP in their direction:
+MULTICHAP_SECRET with --user (or a discovery.sendtargets.auth.username in the open-iscsi files),
+MULTICHAP_TARGET_SECRET with --target-user. Otherwise they are ignored: merely exported, they
+never make a discovery without CHAP a usage error.
+
   --portal HOST:PORT       the discovery portal (default port 3260)
   --initiator-name IQN     our InitiatorName (default iqn.2026-11.org.multichap:initiator)
   --user U                 our CHAP_N for discovery CHAP

@@ -39,9 +39,10 @@ Result<ChapPolicy> policy_from(const Options& options) {
 }
 
 Result<std::optional<ChapCredentials>> target_credentials(const Options& options) {
-  MULTICHAP_ASSIGN_OR_RETURN(Secret secret,
-                             read_secret(options, "target-", "MULTICHAP_TARGET_SECRET"));
   const std::string* user = options.get("target-user");
+  MULTICHAP_ASSIGN_OR_RETURN(Secret secret,
+                             read_secret(options, "target-", "MULTICHAP_TARGET_SECRET",
+                                         user != nullptr ? SecretFromEnv::yes : SecretFromEnv::no));
   if (user == nullptr && secret.empty()) return std::optional<ChapCredentials>{};
   if (user == nullptr) return make_error(ErrorKind::usage, "a target secret needs --target-user");
   if (secret.empty()) {
@@ -75,8 +76,13 @@ Result<std::shared_ptr<const ChapInitiatorConfig>> initiator_config(
   }
   auto config = std::make_shared<ChapInitiatorConfig>();
   config->policy = policy;
-  MULTICHAP_ASSIGN_OR_RETURN(Secret secret, read_secret(options, "", "MULTICHAP_SECRET"));
   std::string user = options.has("user") ? *options.get("user") : std::string();
+  // MULTICHAP_SECRET only when this session asks for CHAP: --user, or a user name in the
+  // open-iscsi settings for it. Merely exported, it leaves a session without CHAP alone.
+  const bool asks_chap = !user.empty() || (file != nullptr && !file->username.empty());
+  MULTICHAP_ASSIGN_OR_RETURN(Secret secret,
+                             read_secret(options, "", "MULTICHAP_SECRET",
+                                         asks_chap ? SecretFromEnv::yes : SecretFromEnv::no));
   MULTICHAP_ASSIGN_OR_RETURN(auto target, target_credentials(options));
   if (file != nullptr) {
     if (user.empty()) user = file->username;

@@ -25,7 +25,8 @@ void print_line(const std::string& line);
 Result<std::shared_ptr<const HashBackend>> backend_from(const Options& options);
 // --algs, --legacy-tgt-sha1, --link-protected, --challenge-size (serve and login).
 Result<ChapPolicy> policy_from(const Options& options);
-// Reads --target-user and the target secret; both or neither.
+// Reads --target-user and the target secret; both or neither. MULTICHAP_TARGET_SECRET is read
+// only with --target-user: without it an exported target secret is ignored.
 Result<std::optional<ChapCredentials>> target_credentials(const Options& options);
 
 // Reads --iscsid-conf, then --node-record (which overrides it), printing their warnings on
@@ -35,6 +36,8 @@ Result<void> load_open_iscsi(const Options& options, OpenIscsiSettings& settings
 // The CHAP configuration of an initiator: --user / the secret options / --target-user and the
 // target secret from the command line, each falling back to file (open-iscsi username, password,
 // username_in, password_in) when not given; --algs, else file_algs, else the default offer.
+// MULTICHAP_SECRET is read only when the session asks for CHAP (--user, or a username in file),
+// MULTICHAP_TARGET_SECRET only with --target-user (target_credentials).
 //   - no user and no secret, and the file (if any) does not ask for CHAP: AuthMethod=None only
 //     (ChapInitiatorConfig::none_only()), when none_ok;
 //   - discovery: AuthMethod=None is also accepted from the target unless mutual CHAP is asked.

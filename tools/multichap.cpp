@@ -23,13 +23,14 @@ iSCSI CHAP authentication over MD5, SHA-1, SHA-256 and SHA3-256.
 
 commands:
   algorithms   list the crypto backends built in and the algorithms each supports
+  version      print multichap's version and each backend's library version (also: --version)
   response     compute one CHAP response (for debugging interop)
   serve        run an iSCSI target (login phase) that authenticates initiators with CHAP
   login        log into an iSCSI target with CHAP (with no --portal: into an embedded one)
   discover     list the targets behind a portal (SendTargets discovery, optionally with CHAP)
   bench        hash throughput and CHAP operation rates per backend and algorithm
 
-Run 'multichap COMMAND --help' for a command's options.
+Run 'multichap COMMAND --help' for a command's options, 'multichap --version' for the version.
 Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
 )";
 
@@ -49,6 +50,18 @@ Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
   --backend B        crypto backend (see 'multichap algorithms'); default: the first built
 )";
 
+constexpr const char* kVersionUsage = R"(usage: multichap version
+       multichap --version
+
+Prints "multichap VERSION", then the crypto backends built into this binary, each with the
+version of the library it runs on.
+)";
+
+// What `algorithms` and `version` print about a backend: "  NAME (LIBRARY VERSION)".
+void print_backend(std::string_view name, const HashBackend& backend) {
+  std::cout << "  " << name << " (" << backend.version() << ")\n";
+}
+
 }  // namespace
 
 int report_error(const Error& error) {
@@ -64,8 +77,8 @@ int report_error(const Error& error) {
   }
 }
 
-Result<Secret> read_secret(const Options& options, const std::string& prefix,
-                           const char* env_name) {
+Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name,
+                           SecretFromEnv from_env) {
   const std::string text_opt = prefix + "secret";
   const std::string hex_opt = prefix + "secret-hex";
   const std::string file_opt = prefix + "secret-file";
@@ -100,6 +113,7 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix,
     secure_wipe(content.data(), content.size());
     return secret;
   }
+  if (from_env == SecretFromEnv::no) return Secret{};
   if (const char* env = std::getenv(env_name); env != nullptr && *env != '\0') {
     return Secret::from_text(env);
   }
@@ -121,13 +135,28 @@ int run_algorithms(const Options& /*options*/) {
   for (const std::string_view name : built_backends()) {
     auto backend = make_backend(name);
     if (!backend) return report_error(backend.error());
-    std::cout << "  " << name << " (" << (*backend)->version() << ")\n";
+    print_backend(name, **backend);
     for (const auto& info : kAlgorithms) {
       std::cout << "    CHAP_A=" << int{info.chap_a} << "  " << info.name;
       for (std::size_t pad = info.name.size(); pad < 9; ++pad) std::cout << ' ';
       std::cout << "digest " << info.digest_size << " bytes  "
                 << ((*backend)->supports(info.id) ? "supported" : "unsupported") << "\n";
     }
+  }
+  return kExitOk;
+}
+
+void define_version(CLI::App& command) {
+  set_usage(command, kVersionUsage);
+}
+
+int run_version(const Options& /*options*/) {
+  std::cout << "multichap " << MULTICHAP_VERSION_STRING << "\n";
+  std::cout << "backends built in (default first):\n";
+  for (const std::string_view name : built_backends()) {
+    auto backend = make_backend(name);
+    if (!backend) return report_error(backend.error());
+    print_backend(name, **backend);
   }
   return kExitOk;
 }
@@ -191,14 +220,16 @@ int dispatch(int argc, char** argv) {
     int (*run)(const Options&);
   };
   static constexpr Command kCommands[] = {{"algorithms", define_algorithms, run_algorithms},
+                                          {"version", define_version, run_version},
                                           {"response", define_response, run_response},
                                           {"serve", define_serve, run_serve},
                                           {"login", define_login, run_login},
                                           {"discover", define_discover, run_discover},
                                           {"bench", define_bench, run_bench}};
   for (const Command& c : kCommands) c.define(*app.add_subcommand(c.name));
-  const ParseOutcome parsed =
-      parse_command_line(app, kUsage, std::vector<std::string>(argv + 1, argv + argc));
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args.front() == "--version") args.front() = "version";  // the same command
+  const ParseOutcome parsed = parse_command_line(app, kUsage, std::move(args));
   if (parsed.command == nullptr) return parsed.status;
   for (const Command& c : kCommands) {
     if (parsed.command->get_name() == c.name) {

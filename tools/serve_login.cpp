@@ -38,7 +38,8 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --secret-hex HEX, --secret-file PATH
   --target-user U          our CHAP_N for mutual CHAP
   --target-secret S        our secret for mutual CHAP (or --target-secret-file, --target-secret-hex,
-                           MULTICHAP_TARGET_SECRET); must differ from the initiator's
+                           MULTICHAP_TARGET_SECRET, which is read only with --target-user); must
+                           differ from the initiator's
   --algs LIST              allowed algorithms, e.g. sha3-256,sha256 (default: all four)
   --require-mutual         refuse initiators that do not authenticate the target
   --no-auth                accept logins without CHAP (AuthMethod=None); no --user needed
@@ -79,6 +80,11 @@ Logs into an iSCSI target with CHAP, shows the keys exchanged (CHAP responses ma
 With no --portal (and no open-iscsi files), starts an embedded target on 127.0.0.1 and logs into
 it with mutual CHAP (credentials from the options, or random ones when none are given).
 Prints "login succeeded: algorithm=NAME mutual=yes|no" (with " target=IQN" under --all).
+
+Secrets in the environment are read only when the command asks for CHAP in their direction:
+MULTICHAP_SECRET with --user (or a username in the open-iscsi files), MULTICHAP_TARGET_SECRET
+with --target-user. Otherwise they are ignored: merely exported, they never make a login (or the
+discovery of --all) a usage error.
 
   --portal HOST:PORT       the target's address (default port 3260)
   --target IQN             the TargetName to log into (with --all: only the targets found with
@@ -439,11 +445,14 @@ int run_login(const Options& options) {
   if (!embedded) return login_at_portal(options, *backend, init, connections);
   if (options.has("all")) return report_error(make_error(ErrorKind::usage, "--all needs --portal"));
 
-  auto secret = read_secret(options, "", "MULTICHAP_SECRET");
+  // MULTICHAP_SECRET only with --user (target_credentials: MULTICHAP_TARGET_SECRET only with
+  // --target-user); without, the embedded target's accounts get random secrets.
+  std::string user = options.has("user") ? *options.get("user") : "";
+  auto secret = read_secret(options, "", "MULTICHAP_SECRET",
+                            user.empty() ? SecretFromEnv::no : SecretFromEnv::yes);
   if (!secret) return report_error(secret.error());
   auto target_creds = target_credentials(options);
   if (!target_creds) return report_error(target_creds.error());
-  std::string user = options.has("user") ? *options.get("user") : "";
 
   std::unique_ptr<Target> embedded_target;
   if (embedded) {

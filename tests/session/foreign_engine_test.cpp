@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Plugging the authenticator into your own login engine: an example.
 //
-// DESIGN.md promises that an initiator or target with its own iSCSI login engine can use
-// multichap's CHAP without taking multichap's engine. This file is that promise, tested: a
-// deliberately minimal "foreign" initiator login loop that knows iSCSI login PDUs (here through
-// our codec in session/pdu.h; yours may be your own) and talks to CHAP *only* through the
-// LoginAuthenticator interface in session/login_authenticator.h. It logs into our Target.
+// An initiator or target with its own iSCSI login engine can use multichap's CHAP without taking
+// multichap's engine: an engine steps a LoginAuthenticator, and that is all it sees of CHAP
+// (docs/ARCHITECTURE.md "One login, from the wire to CHAP"; README "Using the library"). This
+// file is that promise, tested: a deliberately minimal "foreign" initiator login loop that knows
+// iSCSI login PDUs (here through our codec in session/pdu.h; yours may be your own) and talks to
+// CHAP *only* through the LoginAuthenticator interface in session/login_authenticator.h. It logs
+// into our Target.
 //
 // What the engine does, following the contract written at the top of login_authenticator.h:
 //   1. rewind() at the start of every leading login (each retry included);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// The rewind, proven on the wire (DESIGN.md "Session scope and the rewind").
+// The rewind, proven on the wire (docs/ARCHITECTURE.md "The rewind, and session versus connection
+// scope").
 //
 // A scripted target, written here with the PDU codec, a Listener and a real ChapTarget per
 // connection, follows one script per connection attempt: which algorithms it allows, and whether

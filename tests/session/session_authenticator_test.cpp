@@ -2,8 +2,8 @@
 // The session authenticator (session/session_authenticator.h), in memory against a real
 // TargetAuthenticator, for every built backend: rewind() forgets and wipes everything negotiated
 // (algorithm, challenges, step) while keeping the configuration, and for_connection() runs an
-// independent exchange that leaves the session's state alone (DESIGN.md "Session scope and the
-// rewind").
+// independent exchange that leaves the session's state alone (docs/ARCHITECTURE.md "The rewind,
+// and session versus connection scope").
 #include "session/session_authenticator.h"
 
 #include <gtest/gtest.h>

@@ -46,7 +46,9 @@ constexpr const char* kTargetSecret = "cli-target-secret-27182818";
 // if it is still running, and joins the reader threads, so no test leaves a process behind.
 class Child {
  public:
-  static std::unique_ptr<Child> spawn(const std::vector<std::string>& args) {
+  // env: NAME=VALUE entries added to the environment.
+  static std::unique_ptr<Child> spawn(const std::vector<std::string>& args,
+                                      const std::vector<std::string>& env = {}) {
     int out[2];
     int err[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return nullptr;
@@ -64,11 +66,13 @@ class Child {
     std::vector<char*> argv;
     for (auto& a : argv_storage) argv.push_back(a.data());
     argv.push_back(nullptr);
-    // The environment minus any MULTICHAP_* secret a developer may have exported.
+    // The environment minus any MULTICHAP_* secret a developer may have exported, plus env.
     std::vector<char*> envp;
     for (char** e = environ; *e != nullptr; ++e) {
       if (std::string_view(*e).rfind("MULTICHAP_", 0) != 0) envp.push_back(*e);
     }
+    std::vector<std::string> env_storage = env;
+    for (auto& e : env_storage) envp.push_back(e.data());
     envp.push_back(nullptr);
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, kCli, &actions, nullptr, argv.data(), envp.data());
@@ -181,10 +185,11 @@ struct CliRun {
   std::string all() const { return out + err; }
 };
 
-// Runs the CLI to completion (killed after 20 s, which fails the test).
-CliRun run_cli(const std::vector<std::string>& args) {
+// Runs the CLI to completion (killed after 20 s, which fails the test), with env (NAME=VALUE
+// entries) added to its environment.
+CliRun run_cli(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   CliRun run;
-  auto child = Child::spawn(args);
+  auto child = Child::spawn(args, env);
   if (!child) {
     ADD_FAILURE() << "cannot start " << kCli;
     return run;
@@ -466,6 +471,85 @@ TEST(CliLogin, NothingPrintedContainsASecretOrAResponse) {
   EXPECT_FALSE(contains(printed, kSecret)) << "the initiator secret leaked";
   EXPECT_FALSE(contains(printed, kTargetSecret)) << "the target secret leaked";
   EXPECT_FALSE(contains(printed, encode_hex(ByteView(std::string_view(kSecret))).substr(2)));
+}
+
+// Secrets exported in the environment (as README recommends) are read only when the command asks
+// for CHAP in their direction: --user for MULTICHAP_SECRET, --target-user for
+// MULTICHAP_TARGET_SECRET. Merely present, they change nothing.
+const std::vector<std::string> kAmbientSecrets = {
+    std::string("MULTICHAP_SECRET=") + kSecret,
+    std::string("MULTICHAP_TARGET_SECRET=") + kTargetSecret};
+
+TEST(CliAmbientSecrets, DiscoveryWithoutChapIgnoresThem) {
+  Server server({"--discovery-auth", "none"});
+  ASSERT_TRUE(server.ready()) << server.output();
+  const std::string listed = server.portal() + ",1 " + kIqn + "\n";
+  for (const auto& env : {std::vector<std::string>{kAmbientSecrets.front()}, kAmbientSecrets}) {
+    const CliRun run = run_cli({"discover", "--portal", server.portal(), "--timeout", "5"}, env);
+    EXPECT_EQ(run.status, 0) << env.size() << " variable(s)\n" << run.all();
+    EXPECT_TRUE(contains(run.out, "AuthMethod=None\n")) << run.all();
+    EXPECT_FALSE(contains(run.out, "CHAP_A")) << run.all();
+    EXPECT_TRUE(contains(run.out, "\n" + listed)) << run.all();
+    EXPECT_TRUE(contains(run.out, "discovered 1 target(s) at " + server.portal())) << run.all();
+  }
+  // login --all with --user: MULTICHAP_SECRET for the discovery (which settles on None here)
+  // and the login, MULTICHAP_TARGET_SECRET ignored without --target-user.
+  const CliRun all =
+      run_cli({"login", "--portal", server.portal(), "--all", "--user", kUser, "--timeout", "5"},
+              kAmbientSecrets);
+  EXPECT_EQ(all.status, 0) << all.all();
+  EXPECT_TRUE(contains(all.out,
+                       std::string("login succeeded: algorithm=sha3-256 mutual=no target=") + kIqn))
+      << all.all();
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(CliAmbientSecrets, AreReadWhenTheCommandAsksForChap) {
+  Server server;  // CHAP on discovery too, with the target's account
+  ASSERT_TRUE(server.ready()) << server.output();
+  const CliRun discover = run_cli({"discover", "--portal", server.portal(), "--user", kUser,
+                                   "--target-user", kTargetUser, "--timeout", "5"},
+                                  kAmbientSecrets);
+  EXPECT_EQ(discover.status, 0) << discover.all();
+  EXPECT_TRUE(contains(discover.out, "discovered 1 target(s)")) << discover.all();
+  const CliRun login = run_cli({"login", "--portal", server.portal(), "--target", kIqn, "--user",
+                                kUser, "--target-user", kTargetUser, "--timeout", "5"},
+                               kAmbientSecrets);
+  EXPECT_EQ(login.status, 0) << login.all();
+  EXPECT_TRUE(contains(login.out, "login succeeded: algorithm=sha3-256 mutual=yes")) << login.all();
+  // Without --user, discovery offers no CHAP, and this target wants it: an authentication
+  // failure (1), not a usage error (2).
+  const CliRun plain =
+      run_cli({"discover", "--portal", server.portal(), "--timeout", "5"}, kAmbientSecrets);
+  EXPECT_EQ(plain.status, 1) << plain.all();
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(CliAmbientSecrets, OneWayLoginIgnoresTheTargetSecret) {
+  Server server;
+  ASSERT_TRUE(server.ready()) << server.output();
+  const CliRun run = run_cli(login_args(server.portal(), "sha256", false), kAmbientSecrets);
+  EXPECT_EQ(run.status, 0) << run.all();
+  EXPECT_TRUE(contains(run.out, "login succeeded: algorithm=sha256 mutual=no")) << run.all();
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(CliAmbientSecrets, TheEmbeddedTargetStillUsesMutualChap) {
+  // No --user: random secrets for both accounts, the exported ones ignored.
+  const CliRun run = run_cli({"login"}, kAmbientSecrets);
+  EXPECT_EQ(run.status, 0) << run.all();
+  EXPECT_TRUE(contains(run.out, "login succeeded: algorithm=sha3-256 mutual=yes")) << run.all();
+  // With --user and --target-user the exported secrets are the accounts' (a short one is
+  // refused, which shows it was read).
+  const CliRun named =
+      run_cli({"login", "--user", kUser, "--target-user", kTargetUser}, kAmbientSecrets);
+  EXPECT_EQ(named.status, 0) << named.all();
+  EXPECT_TRUE(contains(named.out, "mutual=yes")) << named.all();
+  const CliRun short_secret = run_cli({"login", "--user", kUser}, {"MULTICHAP_SECRET=short-one"});
+  EXPECT_EQ(short_secret.status, 3) << short_secret.all();
+  EXPECT_TRUE(contains(short_secret.err, "12 bytes")) << short_secret.all();
+  const CliRun ignored = run_cli({"login"}, {"MULTICHAP_SECRET=short-one"});
+  EXPECT_EQ(ignored.status, 0) << ignored.all();
 }
 
 // ---------------------------------------------------------------------------------------------

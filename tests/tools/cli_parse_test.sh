@@ -6,7 +6,8 @@
 # even for a value that starts with '-'; a flag takes no value; unknown options and commands are
 # named (without a value that may be a secret), a stray argument after a secret is not repeated;
 # validation and exclusion errors exit 2 before the command runs; usage errors print
-# "multichap: ..." on stderr and nothing on stdout.
+# "multichap: ..." on stderr and nothing on stdout; login's and discover's help say when they
+# read secrets exported in the environment.
 #
 #   cli_parse_test.sh MULTICHAP_BINARY
 set -uo pipefail
@@ -39,7 +40,7 @@ not_in_stderr() {  # description, text
   if grep -qF -- "$2" <<<"$err"; then fail "$1: stderr repeats '$2': $err"; else pass; fi
 }
 
-commands=(algorithms response serve login discover bench)
+commands=(algorithms version response serve login discover bench)
 secret='parse-test-secret-7c1e'
 
 # --- help -------------------------------------------------------------------------------------
@@ -75,11 +76,21 @@ fi
 run serve --listen 127.0.0.1:0 --help
 [ "$rc" -eq 0 ] && grep -q '^usage: multichap serve' <<<"$out" && pass || fail "serve ... --help: exit $rc"
 
+# --- secrets in the environment: login's and discover's help state when they are read ---------
+for cmd in login discover; do
+  help=$("$bin" "$cmd" --help | tr -s ' \n' '  ')
+  for rule in "MULTICHAP_SECRET with --user" "MULTICHAP_TARGET_SECRET with --target-user" \
+    "Otherwise they are ignored"; do
+    grep -qF -- "$rule" <<<"$help" && pass || fail "$cmd --help does not say '$rule'"
+  done
+done
+
 # --- every option in the help is taken, and refused twice ----------------------------------------
-# (bench's help quotes botan speed's --buf-size, not an option of ours.)
+# (bench's help quotes botan speed's --buf-size, not an option of ours; version's names
+# `multichap --version`, the top level's spelling of the command.)
 for cmd in "${commands[@]}"; do
   "$bin" "$cmd" --help >"$work/help"
-  mapfile -t opts < <(grep -oE -- '--[a-z0-9][a-z0-9-]*' "$work/help" | sort -u | grep -vx -- '--help\|--buf-size')
+  mapfile -t opts < <(grep -oE -- '--[a-z0-9][a-z0-9-]*' "$work/help" | sort -u | grep -vx -- '--help\|--buf-size\|--version')
   for opt in "${opts[@]}"; do
     usage_error "$cmd $opt twice" "option $opt given twice" "$cmd" "$opt" x "$opt" x
   done

@@ -5,7 +5,8 @@
 #   - a secret given on the command line (--secret, --secret-hex, --target-secret) triggers the
 #     warning that names --secret-file / MULTICHAP_SECRET (--target-secret-file /
 #     MULTICHAP_TARGET_SECRET), and the warning does not echo the secret;
-#   - secrets from the environment or a file trigger no warning;
+#   - secrets from the environment or a file trigger no warning; exported secrets that the
+#     command does not ask for (no --user / --target-user) are ignored, not a usage error;
 #   - no secret (as text, hex or base64) appears in any stdout or stderr, nor a raw CHAP_R value:
 #     the transcripts show CHAP_R only masked;
 #   - usage and policy errors about secrets (too short, same in both directions) name the rule,
@@ -105,6 +106,14 @@ st=$(run env "MULTICHAP_SECRET=$S" "MULTICHAP_TARGET_SECRET=$TS" -- login --user
 expect_status env 0 "$st"
 expect_no_grep env "warning" "$work/env.err"
 no_secrets env "$work/env.out" "$work/env.err"
+
+# Exported but not asked for (no --user, no --target-user): ignored, so the embedded target's
+# demo still logs in with mutual CHAP (random secrets), without a usage error or a warning.
+st=$(run ambient "MULTICHAP_SECRET=$S" "MULTICHAP_TARGET_SECRET=$TS" -- login)
+expect_status ambient 0 "$st"
+expect_grep ambient "mutual=yes" "$work/ambient.out"
+expect_no_grep ambient "warning" "$work/ambient.err"
+no_secrets ambient "$work/ambient.out" "$work/ambient.err"
 
 printf '%s\n' "$S" >"$work/secret"
 printf '%s\n' "$TS" >"$work/target-secret"
