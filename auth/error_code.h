@@ -106,6 +106,8 @@
   X(digest_failed)         /* the crypto library failed to hash */                                \
   X(random_failed)         /* the crypto library's random generator failed */                     \
   X(output_too_small)      /* a digest output buffer is too small */                              \
+  X(backend_refused)       /* a backend plugin or table was refused (ABI, init, known answers) */ \
+  X(backend_duplicate)     /* a backend of that name is already loaded */                         \
   /* the PDU codec (session/pdu.h) */                                                             \
   X(pdu_truncated)          /* fewer bytes than the header or its lengths say */                  \
   X(pdu_padding)            /* the data segment's padding is missing */                           \

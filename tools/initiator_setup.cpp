@@ -19,7 +19,8 @@ void print_line(const std::string& line) {
 }
 
 Result<std::shared_ptr<const HashBackend>> backend_from(const Options& options) {
-  return options.has("backend") ? make_backend(*options.get("backend")) : make_default_backend();
+  return options.has("backend") ? make_backend_by_name_or_path(*options.get("backend"))
+                                : make_default_backend();
 }
 
 Result<ChapPolicy> policy_from(const Options& options) {

@@ -10,6 +10,7 @@
 #include "auth/chap.h"
 #include "auth/encoding.h"
 #include "backends/hash_backend.h"
+#include "multichap/backend.h"
 #include "tools/commands.h"
 #include "tools/error_hints.h"
 
@@ -47,7 +48,8 @@ Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
   --secret-hex HEX   the secret as hex bytes (0x prefix optional)
   --secret-file PATH read the secret (text, trailing newline stripped) from a file
                      (or set MULTICHAP_SECRET in the environment)
-  --backend B        crypto backend (see 'multichap algorithms'); default: the first built
+  --backend B        crypto backend: a name or a plugin's path (see 'multichap algorithms');
+                     default: the first found
 )";
 
 constexpr const char* kVersionUsage = R"(usage: multichap version
@@ -120,28 +122,48 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix, co
   return Secret{};
 }
 
-constexpr const char* kAlgorithmsUsage = R"(usage: multichap algorithms
+constexpr const char* kAlgorithmsUsage = R"(usage: multichap algorithms [--backend PATH]
 
-Lists the crypto backends built into this binary and, for each, the CHAP algorithms it can
-compute at run time.
+Lists the crypto backends available (default first) with the file each came from, the library
+it computes with and the CHAP algorithms it can compute at run time; then the directories
+searched for backend plugins and every plugin file refused, with the reason.
+
+Plugins are loaded from the directories of MULTICHAP_BACKEND_PATH (a colon list of absolute
+directories), then from the package's backend directory.
+
+  --backend PATH    also load the backend plugin at PATH (a path: it contains a '/')
 )";
 
 void define_algorithms(CLI::App& command) {
   set_usage(command, kAlgorithmsUsage);
+  add_value(command, "backend");
 }
 
-int run_algorithms(const Options& /*options*/) {
-  std::cout << "backends built in (default first):\n";
-  for (const std::string_view name : built_backends()) {
+int run_algorithms(const Options& options) {
+  // An explicit plugin that is refused is listed with the others below, not an error.
+  if (const std::string* path = options.get("backend")) (void)load_backend(*path);
+  std::cout << "backends (default first):\n";
+  for (const std::string& name : built_backends()) {
     auto backend = make_backend(name);
     if (!backend) return report_error(backend.error());
     print_backend(name, **backend);
+    std::cout << "    from " << (*backend)->origin() << ", backend version "
+              << ((*backend)->backend_version().empty() ? "-" : (*backend)->backend_version())
+              << "\n";
     for (const auto& info : kAlgorithms) {
       std::cout << "    CHAP_A=" << int{info.chap_a} << "  " << info.name;
       for (std::size_t pad = info.name.size(); pad < 9; ++pad) std::cout << ' ';
       std::cout << "digest " << info.digest_size << " bytes  "
                 << ((*backend)->supports(info.id) ? "supported" : "unsupported") << "\n";
     }
+  }
+  if (built_backends().empty()) std::cout << "  none\n";
+  std::cout << "plugin directories searched:\n";
+  for (const std::string& dir : backend_search_path()) std::cout << "  " << dir << "\n";
+  const auto refused = refused_backends();
+  if (!refused.empty()) {
+    std::cout << "plugins refused:\n";
+    for (const RefusedBackend& r : refused) std::cout << "  " << r.file << ": " << r.reason << "\n";
   }
   return kExitOk;
 }
@@ -152,8 +174,8 @@ void define_version(CLI::App& command) {
 
 int run_version(const Options& /*options*/) {
   std::cout << "multichap " << MULTICHAP_VERSION_STRING << "\n";
-  std::cout << "backends built in (default first):\n";
-  for (const std::string_view name : built_backends()) {
+  std::cout << "backends (default first):\n";
+  for (const std::string& name : built_backends()) {
     auto backend = make_backend(name);
     if (!backend) return report_error(backend.error());
     print_backend(name, **backend);
@@ -192,8 +214,8 @@ int run_response(const Options& options) {
         ErrorKind::usage,
         "response needs a secret: --secret, --secret-hex, --secret-file or MULTICHAP_SECRET"));
   }
-  auto backend =
-      options.has("backend") ? make_backend(*options.get("backend")) : make_default_backend();
+  auto backend = options.has("backend") ? make_backend_by_name_or_path(*options.get("backend"))
+                                        : make_default_backend();
   if (!backend) return report_error(backend.error());
   std::array<std::uint8_t, kMaxDigestSize> out{};
   const ScopedWipe wipe_out(out);  // the response, on every path out of here
@@ -244,6 +266,11 @@ int dispatch(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    // A backend's own errors (a failed generator, say) on stderr; refused plugins are listed by
+    // `multichap algorithms`, and an explicit --backend PATH that is refused is an error.
+    multichap::set_backend_log([](int level, const std::string& line) {
+      if (level == MULTICHAP_BACKEND_LOG_ERROR) std::cerr << "multichap: " << line << "\n";
+    });
     return dispatch(argc, argv);
   } catch (const std::exception& e) {  // out of memory, thread creation failure...
     std::cerr << "multichap: internal error: " << e.what() << "\n";

@@ -46,7 +46,7 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --legacy-tgt-sha1        number SHA-1 as CHAP_A 7 like tgt/IET (SHA-256 then unavailable)
   --link-protected         allow secrets under 12 bytes (the link is protected by IPsec)
   --challenge-size N       challenge bytes, 16-1024 (default 32; never below the digest size)
-  --backend B              crypto backend (see 'multichap algorithms')
+  --backend B              crypto backend: a name or a plugin's path (see 'multichap algorithms')
   --verbose                log every key exchanged (CHAP responses masked)
   --quiet                  no line per successful login and logout (failures, limits still shown)
   --discovery-auth none|chap|mutual
@@ -113,7 +113,7 @@ discovery of --all) a usage error.
   --retries N              further attempts after a timeout, lost connection or class-3 status (default 2)
   --timeout S              seconds for connecting and for each login response (default 10)
   --connections N          connections in the session (MC/S), default 1
-  --backend B              crypto backend (see 'multichap algorithms')
+  --backend B              crypto backend: a name or a plugin's path (see 'multichap algorithms')
   --quiet                  print only the outcome
 )";
 
@@ -156,7 +156,8 @@ std::optional<int> load_checked(const std::string& path, std::optional<ServeConf
     return kExitUsage;
   }
   for (const auto& w : loaded->warnings) std::cerr << "multichap: warning: " << w << "\n";
-  auto made = loaded->backend.empty() ? make_default_backend() : make_backend(loaded->backend);
+  auto made = loaded->backend.empty() ? make_default_backend()
+                                      : make_backend_by_name_or_path(loaded->backend);
   if (!made) return report_error(made.error());
   if (auto ok = validate_serve_config(*loaded, path, **made); !ok) {
     std::cerr << "multichap: " << ok.error().message << "\n";

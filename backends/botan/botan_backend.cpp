@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-#include "backends/botan/botan_backend.h"
-
+// The Botan 2 backend: one HashFunction per algorithm and thread, created on first use and
+// reused; a per-thread ChaCha_RNG seeded from the system RNG for challenges. Behind the backend
+// ABI (multichap/backend.h): built as the plugin botan.so, or linked in
+// (MULTICHAP_STATIC_BACKENDS=botan). Botan is BSD-2-Clause.
 #include <botan/chacha_rng.h>
 #include <botan/exceptn.h>
 #include <botan/hash.h>
@@ -10,8 +12,11 @@
 #include <array>
 #include <exception>
 #include <memory>
+#include <new>
+#include <string>
 
-#include "backends/random_pool.h"
+#include "backends/plugin_support.h"
+#include "multichap/backend.h"
 
 namespace multichap {
 
@@ -56,129 +61,146 @@ inline Botan::HashFunction* thread_hash(Algorithm alg) {
   return hash != nullptr ? hash : create_thread_hash(alg);
 }
 
-// The calling thread's random bytes: a ChaCha_RNG seeded from the system RNG (getrandom), which
-// Botan itself reseeds from it after fork() and every BOTAN_RNG_DEFAULT_RESEED_INTERVAL calls,
-// read 1 KiB at a time into a pool (backends/random_pool.h) that hands each byte out once.
-struct ThreadRandom {
+// The calling thread's random generator: a ChaCha_RNG seeded from the system RNG (getrandom),
+// which Botan itself reseeds from it after fork() and every BOTAN_RNG_DEFAULT_RESEED_INTERVAL
+// calls. (The host draws from it 1 KiB at a time into a pool that hands each byte out once.)
+thread_local Botan::ChaCha_RNG* t_rng = nullptr;
+struct ThreadRng {
   std::unique_ptr<Botan::ChaCha_RNG> rng;
-  RandomPool pool;
 };
-thread_local ThreadRandom* t_random = nullptr;
 
-ThreadRandom& thread_random() {
-  if (t_random == nullptr) {
-    thread_local ThreadRandom owner;  // pool wiped, generator state freed at thread exit
-    t_random = &owner;
-  }
-  return *t_random;
-}
-
-bool chacha_fill(void* context, MutableByteView out) {
-  auto& state = *static_cast<ThreadRandom*>(context);
+bool chacha_fill(std::uint8_t* out, std::size_t len) {
+  thread_local ThreadRng owner;  // generator state freed at thread exit
   try {
-    if (!state.rng) state.rng = std::make_unique<Botan::ChaCha_RNG>(Botan::system_rng());
-    state.rng->randomize(out.data(), out.size());
+    if (t_rng == nullptr) {
+      owner.rng = std::make_unique<Botan::ChaCha_RNG>(Botan::system_rng());
+      t_rng = owner.rng.get();
+    }
+    t_rng->randomize(out, len);
     return true;
   } catch (const std::exception&) {
-    state.rng.reset();  // a fresh seed on the next attempt
+    t_rng = nullptr;  // a fresh seed on the next attempt
+    owner.rng.reset();
     return false;
   }
 }
 
-class BotanBackend final : public HashBackend {
- public:
-  BotanBackend() {
-    for (const BotanAlgorithm& row : kBotanAlgorithms) {
-      const std::size_t index = algorithm_index(row.id);
-      try {
-        const auto probe = Botan::HashFunction::create(row.name);
-        m_supported[index] = probe && probe->output_length() == digest_size(row.id);
-      } catch (const std::exception&) {
-        m_supported[index] = false;
-      }
-    }
-  }
-
-  std::string_view name() const override { return "botan"; }
-  std::string version() const override { return Botan::version_string(); }
-  bool supports(Algorithm alg) const override { return m_supported[algorithm_index(alg)]; }
-
-  Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
-                             MutableByteView out) const override {
-    const std::size_t size = digest_size(alg);
-    if (__builtin_expect(!supports(alg) || out.size() < size, 0)) return refuse(alg);
-    Botan::HashFunction* hash = nullptr;
-    try {
-      hash = thread_hash(alg);
-      if (hash == nullptr)
-        return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                          "botan: cannot create hash object");
-      for (const ByteView& part : parts) hash->update(part.data(), part.size());
-      hash->final(out.data());
-      return size;
-    } catch (const std::exception& e) {
-      if (hash != nullptr) hash->clear();
-      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                        std::string("botan: digest failed: ") + e.what());
-    }
-  }
-
-  Result<void> random(MutableByteView out) const override {
-    ThreadRandom& state = thread_random();
-    if (!state.pool.take(out, &chacha_fill, &state)) {
-      return make_error(ErrorKind::backend, ErrorCode::random_failed,
-                        "botan: random generator failed");
-    }
-    return {};
-  }
-
- private:
-  [[gnu::cold]] Result<std::size_t> refuse(Algorithm alg) const {
-    if (!supports(alg)) {
-      return make_error(ErrorKind::backend, ErrorCode::algorithm_unavailable,
-                        "botan: " + std::string(algorithm_name(alg)) + " is not available");
-    }
-    return make_error(ErrorKind::backend, ErrorCode::output_too_small,
-                      "botan: digest output buffer too small");
-  }
-
-  std::array<bool, kAlgorithmCount> m_supported{};  // by algorithm_index()
+// The algorithms Botan computes here (by algorithm_index), decided once at init.
+struct BotanBackend {
+  std::array<bool, kAlgorithmCount> supported{};
 };
+
+int botan_init(const multichap_backend_host* host, void** ctx) {
+  auto* b = new (std::nothrow) BotanBackend();
+  if (b == nullptr) return MULTICHAP_BACKEND_ERR_INIT;
+  for (const BotanAlgorithm& row : kBotanAlgorithms) {
+    const std::size_t index = algorithm_index(row.id);
+    try {
+      const auto probe = Botan::HashFunction::create(row.name);
+      b->supported[index] = probe && probe->output_length() == digest_size(row.id);
+    } catch (const std::exception&) {
+      b->supported[index] = false;
+    }
+    if (!b->supported[index]) {
+      const std::string line =
+          std::string(algorithm_info(row.id).display) + " is not available in this Botan";
+      backend_log(host, MULTICHAP_BACKEND_LOG_INFO, line.c_str());
+    }
+  }
+  *ctx = b;
+  return MULTICHAP_BACKEND_OK;
+}
+
+void botan_shutdown(void* ctx) {
+  delete static_cast<BotanBackend*>(ctx);
+}
+
+int botan_supports(void* ctx, int chap_a) {
+  const AlgorithmInfo* info = algorithm_of_chap_a(chap_a);
+  return info != nullptr && static_cast<BotanBackend*>(ctx)->supported[algorithm_index(info->id)]
+             ? 1
+             : 0;
+}
+
+int botan_compute(void* ctx, int chap_a, const multichap_backend_part* parts, std::size_t nparts,
+                  std::uint8_t* out, std::size_t out_cap, std::size_t* out_len) {
+  const AlgorithmInfo* info = algorithm_of_chap_a(chap_a);
+  if (info == nullptr || !static_cast<BotanBackend*>(ctx)->supported[algorithm_index(info->id)])
+    return MULTICHAP_BACKEND_ERR_UNSUPPORTED;
+  if (out_cap < info->digest_size) return MULTICHAP_BACKEND_ERR_BUFFER;
+  Botan::HashFunction* hash = nullptr;
+  try {
+    hash = thread_hash(info->id);
+    if (hash == nullptr) return MULTICHAP_BACKEND_ERR_FAILED;
+    feed_parts(parts, nparts, [hash](const std::uint8_t* data, std::size_t len) {
+      hash->update(data, len);
+      return true;
+    });
+    hash->final(out);
+    *out_len = info->digest_size;
+    return MULTICHAP_BACKEND_OK;
+  } catch (const std::exception&) {
+    if (hash != nullptr) hash->clear();
+    return MULTICHAP_BACKEND_ERR_FAILED;
+  }
+}
+
+int botan_random(void*, std::uint8_t* out, std::size_t len) {
+  return chacha_fill(out, len) ? MULTICHAP_BACKEND_OK : MULTICHAP_BACKEND_ERR_FAILED;
+}
 
 // The raw baseline: one HashFunction, reused.
-class BotanRawDigest final : public RawDigest {
- public:
-  explicit BotanRawDigest(std::unique_ptr<Botan::HashFunction> hash) : m_hash(std::move(hash)) {}
-  bool digest(ByteView input, std::uint8_t* out) override {
-    try {
-      m_hash->update(input.data(), input.size());
-      m_hash->final(out);
-      return true;
-    } catch (const std::exception&) {
-      m_hash->clear();
-      return false;
-    }
-  }
-
- private:
-  std::unique_ptr<Botan::HashFunction> m_hash;
-};
-
-}  // namespace
-
-std::unique_ptr<RawDigest> make_botan_raw_digest(Algorithm alg) {
+void* botan_raw_new(void*, int chap_a) {
+  const AlgorithmInfo* info = algorithm_of_chap_a(chap_a);
+  if (info == nullptr) return nullptr;
   try {
-    auto hash = Botan::HashFunction::create(botan_name(alg));
-    if (!hash) return nullptr;
-    return std::make_unique<BotanRawDigest>(std::move(hash));
+    return Botan::HashFunction::create(botan_name(info->id)).release();
   } catch (const std::exception&) {
     return nullptr;
   }
 }
 
-std::shared_ptr<const HashBackend> make_botan_backend() {
-  static const std::shared_ptr<const HashBackend> backend = std::make_shared<BotanBackend>();
-  return backend;
+int botan_raw_digest(void* raw, const std::uint8_t* in, std::size_t len, std::uint8_t* out) {
+  auto* hash = static_cast<Botan::HashFunction*>(raw);
+  try {
+    hash->update(in, len);
+    hash->final(out);
+    return MULTICHAP_BACKEND_OK;
+  } catch (const std::exception&) {
+    hash->clear();
+    return MULTICHAP_BACKEND_ERR_FAILED;
+  }
 }
 
+void botan_raw_free(void* raw) {
+  delete static_cast<Botan::HashFunction*>(raw);
+}
+
+}  // namespace
+
 }  // namespace multichap
+
+extern "C" const multichap_backend_v1* multichap_backend_botan_entry(
+    const multichap_backend_host* host) {
+  using namespace multichap;  // NOLINT(google-build-using-namespace): the table's functions
+  if (host == nullptr || host->abi_major != MULTICHAP_BACKEND_ABI_MAJOR) return nullptr;
+  static const std::string version = Botan::version_string();
+  static const multichap_backend_v1 table = {
+      MULTICHAP_BACKEND_ABI_MAJOR,
+      MULTICHAP_BACKEND_ABI_MINOR,
+      sizeof(multichap_backend_v1),
+      "botan",
+      "1.0",
+      version.c_str(),
+      0,
+      &botan_init,
+      &botan_shutdown,
+      &botan_supports,
+      &botan_compute,
+      &botan_random,
+      &botan_raw_new,
+      &botan_raw_digest,
+      &botan_raw_free,
+  };
+  return &table;
+}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-#include "backends/openssl/openssl_backend.h"
-
+// The OpenSSL 3 backend: EVP digests with EVP_MD objects fetched once at init and one reused
+// EVP_MD_CTX per thread; RAND_bytes (the configured provider's DRBG, so a FIPS provider stays the
+// source) for challenges. Behind the backend ABI (multichap/backend.h): built as the plugin
+// openssl.so, or linked in (MULTICHAP_STATIC_BACKENDS=openssl). OpenSSL 3 is Apache-2.0.
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -12,10 +14,12 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
+#include <string>
 #include <string_view>
 
-#include "auth/secure.h"
-#include "backends/random_pool.h"
+#include "backends/plugin_support.h"
+#include "multichap/backend.h"
 
 namespace multichap {
 
@@ -66,23 +70,12 @@ inline EVP_MD_CTX* thread_context() {
   return t_ctx != nullptr ? t_ctx : create_thread_context();
 }
 
-// The calling thread's pool of RAND_bytes output (backends/random_pool.h), same pattern.
-thread_local RandomPool* t_pool = nullptr;
-
-RandomPool& thread_pool() {
-  if (t_pool == nullptr) {
-    thread_local RandomPool owner;  // wiped when the thread exits
-    t_pool = &owner;
-  }
-  return *t_pool;
-}
-
 // RAND_bytes takes an int length: large fills go in pieces.
-bool rand_bytes(void*, MutableByteView out) {
+bool rand_bytes(std::uint8_t* out, std::size_t len) {
   std::size_t done = 0;
-  while (done < out.size()) {
-    const std::size_t n = std::min<std::size_t>(out.size() - done, 1 << 20);
-    if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
+  while (done < len) {
+    const std::size_t n = std::min<std::size_t>(len - done, 1 << 20);
+    if (RAND_bytes(out + done, static_cast<int>(n)) != 1) {
       ERR_clear_error();
       return false;
     }
@@ -91,170 +84,163 @@ bool rand_bytes(void*, MutableByteView out) {
   return true;
 }
 
-class OpenSslBackend final : public HashBackend {
- public:
-  OpenSslBackend() {
-    for (Digest& row : m_digests) {
-      const AlgorithmInfo& info = algorithm_info(row.id);
-      EVP_MD* md = EVP_MD_fetch(nullptr, row.name, nullptr);
-      if (md == nullptr) continue;
-      row.md = md;
-      // Ask the library once whether it will actually compute this digest (a provider may hand
-      // out an EVP_MD and still refuse to initialise it, as FIPS does for MD5).
-      std::array<std::uint8_t, kMaxDigestSize> out{};
-      const auto probe = compute(info.id, {ByteView(std::string_view("abc"))}, out);
-      if (!probe || EVP_MD_get_size(md) != static_cast<int>(info.digest_size)) {
-        EVP_MD_free(md);
-        row.md = nullptr;
-      }
-    }
-    ERR_clear_error();
-  }
-  ~OpenSslBackend() override {
-    for (const Digest& row : m_digests) EVP_MD_free(row.md);
-  }
-  OpenSslBackend(const OpenSslBackend&) = delete;
-  OpenSslBackend& operator=(const OpenSslBackend&) = delete;
-
-  std::string_view name() const override { return "openssl"; }
-  std::string version() const override { return OpenSSL_version(OPENSSL_VERSION); }
-  bool supports(Algorithm alg) const override { return md_of(alg) != nullptr; }
-
-  Result<std::size_t> digest(Algorithm alg, std::initializer_list<ByteView> parts,
-                             MutableByteView out) const override {
-    if (!supports(alg)) {
-      return make_error(ErrorKind::backend, ErrorCode::algorithm_unavailable,
-                        "openssl: " + std::string(algorithm_name(alg)) +
-                            " is not available in this OpenSSL configuration");
-    }
-    return compute(alg, parts, out);
-  }
-
-  // Bytes of RAND_bytes (the configured provider's DRBG), drawn 1 KiB at a time into the
-  // thread's pool and handed out once each.
-  Result<void> random(MutableByteView out) const override {
-    if (!thread_pool().take(out, &rand_bytes, nullptr)) {
-      return make_error(ErrorKind::backend, ErrorCode::random_failed, "openssl: RAND_bytes failed");
-    }
-    return {};
-  }
-
- private:
-  // An algorithm's row: the library's name and the fetched object (null: not supported).
-  struct Digest {
-    Algorithm id;
-    const char* name;
-    EVP_MD* md;
-  };
-  using Digests = std::array<Digest, kAlgorithmCount>;
-  static Digests make_digests() {
-    Digests out{};
-    for (std::size_t i = 0; i < kAlgorithmCount; ++i) {
-      out[i] = Digest{kOpenSslAlgorithms[i].id, kOpenSslAlgorithms[i].name, nullptr};
-    }
-    return out;
-  }
-  EVP_MD* md_of(Algorithm alg) const { return m_digests[algorithm_index(alg)].md; }
-
-  Result<std::size_t> compute(Algorithm alg, std::initializer_list<ByteView> parts,
-                              MutableByteView out) const {
-    const std::size_t size = digest_size(alg);
-    if (out.size() < size) {
-      return make_error(ErrorKind::backend, ErrorCode::output_too_small,
-                        "openssl: digest output buffer too small");
-    }
-    EVP_MD_CTX* ctx = thread_context();
-    if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_of(alg), nullptr) != 1) {
-      ERR_clear_error();
-      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                        "openssl: digest initialisation failed");
-    }
-    if (!update(ctx, parts)) {
-      ERR_clear_error();
-      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                        "openssl: digest update failed");
-    }
-    unsigned int written = 0;
-    if (EVP_DigestFinal_ex(ctx, out.data(), &written) != 1 || written != size) {
-      ERR_clear_error();
-      return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                        "openssl: digest finalisation failed");
-    }
-    return size;
-  }
-
-  // Small multi-part inputs (a CHAP response: id, secret, challenge) are gathered into one
-  // stack buffer and fed in one EVP_DigestUpdate: each update is a provider dispatch, about
-  // 10 ns, more than copying 50 bytes. The buffer holds the secret, so it is wiped after.
-  static bool update(EVP_MD_CTX* ctx, std::initializer_list<ByteView> parts) {
-    constexpr std::size_t kGather = 256;
-    std::size_t total = 0;
-    for (const ByteView part : parts) total += part.size();
-    if (parts.size() > 1 && total <= kGather) {
-      std::array<std::uint8_t, kGather> buffer;  // NOLINT: only the gathered bytes are read
-      const ScopedWipe wipe_buffer(buffer.data(), total);
-      std::size_t at = 0;
-      for (const ByteView part : parts) {
-        if (part.size() > 0) std::memcpy(buffer.data() + at, part.data(), part.size());
-        at += part.size();
-      }
-      return EVP_DigestUpdate(ctx, buffer.data(), total) == 1;
-    }
-    for (const ByteView part : parts) {
-      if (part.size() > 0 && EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) return false;
-    }
-    return true;
-  }
-
-  Digests m_digests = make_digests();
+// The backend's state: the fetched EVP_MD of each algorithm (null: not available here).
+struct OpenSslBackend {
+  std::array<EVP_MD*, kAlgorithmCount> md{};
+  const multichap_backend_host* host = nullptr;
 };
+
+void log_line(const OpenSslBackend& b, int level, const char* message) {
+  backend_log(b.host, level, message);
+}
+
+const AlgorithmInfo* info_of(int chap_a) {
+  return algorithm_of_chap_a(chap_a);
+}
+
+bool update(EVP_MD_CTX* ctx, const multichap_backend_part* parts, std::size_t nparts) {
+  return feed_parts(parts, nparts, [ctx](const std::uint8_t* data, std::size_t len) {
+    return EVP_DigestUpdate(ctx, data, len) == 1;
+  });
+}
+
+int compute_with(const EVP_MD* md, std::size_t size, const multichap_backend_part* parts,
+                 std::size_t nparts, std::uint8_t* out, std::size_t out_cap, std::size_t* out_len) {
+  if (out_cap < size) return MULTICHAP_BACKEND_ERR_BUFFER;
+  EVP_MD_CTX* ctx = thread_context();
+  unsigned int written = 0;
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1 || !update(ctx, parts, nparts) ||
+      EVP_DigestFinal_ex(ctx, out, &written) != 1 || written != size) {
+    ERR_clear_error();
+    return MULTICHAP_BACKEND_ERR_FAILED;
+  }
+  *out_len = size;
+  return MULTICHAP_BACKEND_OK;
+}
+
+int openssl_init(const multichap_backend_host* host, void** ctx) {
+  auto* b = new (std::nothrow) OpenSslBackend();
+  if (b == nullptr) return MULTICHAP_BACKEND_ERR_INIT;
+  b->host = host;
+  for (const OpenSslAlgorithm& row : kOpenSslAlgorithms) {
+    const AlgorithmInfo& info = algorithm_info(row.id);
+    EVP_MD* md = EVP_MD_fetch(nullptr, row.name, nullptr);
+    if (md == nullptr) continue;
+    // Ask the library once whether it will actually compute this digest (a provider may hand
+    // out an EVP_MD and still refuse to initialise it, as FIPS does for MD5).
+    static constexpr std::uint8_t kAbc[] = {'a', 'b', 'c'};
+    const multichap_backend_part part{kAbc, sizeof(kAbc)};
+    std::array<std::uint8_t, EVP_MAX_MD_SIZE> out{};
+    std::size_t len = 0;
+    if (EVP_MD_get_size(md) != static_cast<int>(info.digest_size) ||
+        compute_with(md, info.digest_size, &part, 1, out.data(), out.size(), &len) !=
+            MULTICHAP_BACKEND_OK) {
+      EVP_MD_free(md);
+      const std::string line =
+          std::string(info.display) + " is not available in this OpenSSL configuration";
+      log_line(*b, MULTICHAP_BACKEND_LOG_INFO, line.c_str());
+      continue;
+    }
+    b->md[algorithm_index(row.id)] = md;
+  }
+  ERR_clear_error();
+  *ctx = b;
+  return MULTICHAP_BACKEND_OK;
+}
+
+void openssl_shutdown(void* ctx) {
+  auto* b = static_cast<OpenSslBackend*>(ctx);
+  for (EVP_MD* md : b->md) EVP_MD_free(md);
+  delete b;
+}
+
+int openssl_supports(void* ctx, int chap_a) {
+  const AlgorithmInfo* info = info_of(chap_a);
+  return info != nullptr &&
+                 static_cast<OpenSslBackend*>(ctx)->md[algorithm_index(info->id)] != nullptr
+             ? 1
+             : 0;
+}
+
+int openssl_compute(void* ctx, int chap_a, const multichap_backend_part* parts, std::size_t nparts,
+                    std::uint8_t* out, std::size_t out_cap, std::size_t* out_len) {
+  const AlgorithmInfo* info = info_of(chap_a);
+  if (info == nullptr) return MULTICHAP_BACKEND_ERR_UNSUPPORTED;
+  const EVP_MD* md = static_cast<OpenSslBackend*>(ctx)->md[algorithm_index(info->id)];
+  if (md == nullptr) return MULTICHAP_BACKEND_ERR_UNSUPPORTED;
+  return compute_with(md, info->digest_size, parts, nparts, out, out_cap, out_len);
+}
+
+int openssl_random(void* ctx, std::uint8_t* out, std::size_t len) {
+  if (rand_bytes(out, len)) return MULTICHAP_BACKEND_OK;
+  log_line(*static_cast<OpenSslBackend*>(ctx), MULTICHAP_BACKEND_LOG_ERROR, "RAND_bytes failed");
+  return MULTICHAP_BACKEND_ERR_FAILED;
+}
 
 // The raw baseline: what a hand-written caller does, one fetched EVP_MD and one EVP_MD_CTX.
-class OpenSslRawDigest final : public RawDigest {
- public:
-  OpenSslRawDigest(EVP_MD* md, EVP_MD_CTX* ctx) : m_md(md), m_ctx(ctx) {}
-  ~OpenSslRawDigest() override {
-    EVP_MD_CTX_free(m_ctx);
-    EVP_MD_free(m_md);
-  }
-  OpenSslRawDigest(const OpenSslRawDigest&) = delete;
-  OpenSslRawDigest& operator=(const OpenSslRawDigest&) = delete;
-
-  bool digest(ByteView input, std::uint8_t* out) override {
-    unsigned int written = 0;
-    return EVP_DigestInit_ex2(m_ctx, m_md, nullptr) == 1 &&
-           EVP_DigestUpdate(m_ctx, input.data(), input.size()) == 1 &&
-           EVP_DigestFinal_ex(m_ctx, out, &written) == 1;
-  }
-
- private:
-  EVP_MD* m_md;
-  EVP_MD_CTX* m_ctx;
+struct RawState {
+  EVP_MD* md;
+  EVP_MD_CTX* ctx;
 };
 
-}  // namespace
-
-std::unique_ptr<RawDigest> make_openssl_raw_digest(Algorithm alg) {
-  EVP_MD* md = EVP_MD_fetch(nullptr, openssl_name(alg), nullptr);
+void* openssl_raw_new(void*, int chap_a) {
+  const AlgorithmInfo* info = info_of(chap_a);
+  if (info == nullptr) return nullptr;
+  EVP_MD* md = EVP_MD_fetch(nullptr, openssl_name(info->id), nullptr);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (md == nullptr || ctx == nullptr) {
+  auto* raw = md != nullptr && ctx != nullptr ? new (std::nothrow) RawState{md, ctx} : nullptr;
+  if (raw == nullptr) {
     EVP_MD_free(md);
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
-    return nullptr;
-  }
-  auto raw = std::make_unique<OpenSslRawDigest>(md, ctx);
-  std::array<std::uint8_t, EVP_MAX_MD_SIZE> probe{};
-  if (!raw->digest(ByteView(std::string_view("abc")), probe.data())) {
-    ERR_clear_error();
-    return nullptr;
   }
   return raw;
 }
 
-std::shared_ptr<const HashBackend> make_openssl_backend() {
-  static const std::shared_ptr<const HashBackend> backend = std::make_shared<OpenSslBackend>();
-  return backend;
+int openssl_raw_digest(void* state, const std::uint8_t* in, std::size_t len, std::uint8_t* out) {
+  auto* raw = static_cast<RawState*>(state);
+  unsigned int written = 0;
+  if (EVP_DigestInit_ex2(raw->ctx, raw->md, nullptr) == 1 &&
+      EVP_DigestUpdate(raw->ctx, in, len) == 1 &&
+      EVP_DigestFinal_ex(raw->ctx, out, &written) == 1) {
+    return MULTICHAP_BACKEND_OK;
+  }
+  ERR_clear_error();
+  return MULTICHAP_BACKEND_ERR_FAILED;
 }
 
+void openssl_raw_free(void* state) {
+  auto* raw = static_cast<RawState*>(state);
+  EVP_MD_CTX_free(raw->ctx);
+  EVP_MD_free(raw->md);
+  delete raw;
+}
+
+}  // namespace
+
 }  // namespace multichap
+
+extern "C" const multichap_backend_v1* multichap_backend_openssl_entry(
+    const multichap_backend_host* host) {
+  using namespace multichap;  // NOLINT(google-build-using-namespace): the table's functions
+  if (host == nullptr || host->abi_major != MULTICHAP_BACKEND_ABI_MAJOR) return nullptr;
+  static const std::string version = OpenSSL_version(OPENSSL_VERSION);
+  static const multichap_backend_v1 table = {
+      MULTICHAP_BACKEND_ABI_MAJOR,
+      MULTICHAP_BACKEND_ABI_MINOR,
+      sizeof(multichap_backend_v1),
+      "openssl",
+      "1.0",
+      version.c_str(),
+      0,
+      &openssl_init,
+      &openssl_shutdown,
+      &openssl_supports,
+      &openssl_compute,
+      &openssl_random,
+      &openssl_raw_new,
+      &openssl_raw_digest,
+      &openssl_raw_free,
+  };
+  return &table;
+}

@@ -10,7 +10,7 @@ namespace {
 TEST(Registry, ListsBuiltBackendsAndMakesEach) {
   ASSERT_FALSE(built_backends().empty());
   EXPECT_EQ(default_backend_name(), built_backends().front());
-  for (const auto name : built_backends()) {
+  for (const auto& name : built_backends()) {
     auto backend = make_backend(name);
     ASSERT_TRUE(backend) << name;
     EXPECT_EQ((*backend)->name(), name);
@@ -28,7 +28,7 @@ TEST(Registry, UnknownNameIsAUsageError) {
 TEST(Registry, UnbuiltNameSaysSo) {
   for (const char* name : {"openssl", "botan"}) {
     bool built = false;
-    for (const auto b : built_backends()) built |= b == name;
+    for (const auto& b : built_backends()) built |= b == name;
     if (built) continue;
     auto backend = make_backend(name);
     ASSERT_FALSE(backend);

@@ -5,14 +5,19 @@
 #   - it exports exactly the functions the public header declares (nm -D --defined-only), all
 #     named multichap_*, under the version node MULTICHAP_0 (nothing of the C++ layers leaks);
 #   - its ABI is compatible with the committed baseline capi/abi/libmultichap.abi: abidiff fails
-#     on a removed function, a changed signature or a changed enum value; added functions pass.
-# usage: abi_test.sh LIBRARY SOURCE_DIR
-# To accept an intended change (new functions, or a new SONAME), regenerate the baseline:
-#   tests/capi/abi_test.sh LIBRARY SOURCE_DIR --update
+#     on a removed function, a changed signature or a changed enum value; added functions pass;
+#   - the backend ABI (multichap/backend.h) seen through a plugin, PLUGIN: it exports only
+#     multichap_backend_entry_v1, and the table and host types it reaches are compatible with
+#     backends/abi/backend.abi (a changed or removed field fails; the header's rules allow only
+#     appending fields, in a new minor version).
+# usage: abi_test.sh LIBRARY SOURCE_DIR PLUGIN [--update]
+# To accept an intended change (new functions, or a new SONAME), regenerate the baselines:
+#   tests/capi/abi_test.sh LIBRARY SOURCE_DIR PLUGIN --update
 set -euo pipefail
-lib=$1 src=$2 mode=${3:-check}
+lib=$1 src=$2 plugin=$3 mode=${4:-check}
 header=$src/capi/include/multichap/multichap.h
 baseline=$src/capi/abi/libmultichap.abi
+plugin_baseline=$src/backends/abi/backend.abi
 passed=0 failed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
@@ -34,13 +39,26 @@ if [ -z "$unversioned" ]; then ok "every symbol is versioned MULTICHAP_0"
 else bad "symbols without the MULTICHAP_0 version: $(echo $unversioned)"; fi
 
 dump() {
-  abidw --headers-dir "$src/capi/include/multichap" --exported-interfaces-only --drop-private-types \
+  abidw --headers-dir "$src/capi/include/multichap" --headers-dir "$src/backends/include/multichap" \
+    --exported-interfaces-only --drop-private-types \
     --no-corpus-path --no-comp-dir-path --no-show-locs --no-elf-needed --out-file "$1" "$lib"
 }
+dump_plugin() {
+  abidw --headers-dir "$src/backends/include/multichap" --exported-interfaces-only \
+    --drop-private-types --no-corpus-path --no-comp-dir-path --no-show-locs --no-elf-needed \
+    --no-architecture --out-file "$1" "$plugin"
+}
+if [ "$plugin" != none ]; then
+  plugin_exports=$(nm -D --defined-only "$plugin" | awk '$2 != "A" {print $3}' | sed 's/@.*//')
+  if [ "$plugin_exports" = multichap_backend_entry_v1 ]; then ok "the plugin exports its entry only"
+  else bad "the plugin exports: $(echo $plugin_exports)"; fi
+fi
 if ! command -v abidiff >/dev/null; then
   bad "abidiff not found (Debian package abigail-tools; ./dev installs it)"
 elif [ "$mode" = --update ]; then
   dump "$baseline"; echo "baseline written: $baseline"
+  mkdir -p "$(dirname "$plugin_baseline")"
+  [ "$plugin" = none ] || { dump_plugin "$plugin_baseline"; echo "baseline written: $plugin_baseline"; }
 else
   work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
   dump "$work/current.abi"
@@ -49,6 +67,13 @@ else
     ok "ABI compatible with capi/abi/libmultichap.abi (abidiff)"
   else
     bad "abidiff against capi/abi/libmultichap.abi:"; cat "$work/report"
+  fi
+  if [ "$plugin" = none ]; then
+    echo "no plugin in this build (backends linked in): backend ABI not checked here"
+  elif dump_plugin "$work/plugin.abi" && abidiff --no-added-syms "$plugin_baseline" "$work/plugin.abi" >"$work/plugin-report" 2>&1; then
+    ok "backend ABI compatible with backends/abi/backend.abi (abidiff)"
+  else
+    bad "abidiff against backends/abi/backend.abi:"; cat "$work/plugin-report"
   fi
 fi
 echo "$passed passed, $failed failed"

@@ -31,7 +31,7 @@ class UnavailableBackend final : public HashBackend {
 
 std::vector<std::string> backend_names() {
   std::vector<std::string> out;
-  for (const auto name : built_backends()) out.emplace_back(name);
+  for (const auto& name : built_backends()) out.emplace_back(name);
   return out;
 }
 

@@ -29,7 +29,7 @@ for args in --version version; do
   if [ "$rc" -eq 0 ] && [ -z "$err" ]; then pass; else fail "multichap $args: exit $rc, stderr '$err'"; fi
   first=$(head -n 1 <<<"$out")
   [ "$first" = "multichap $want_version" ] && pass || fail "multichap $args: first line '$first', want 'multichap $want_version'"
-  [ "$(sed -n 2p <<<"$out")" = "backends built in (default first):" ] && pass \
+  [ "$(sed -n 2p <<<"$out")" = "backends (default first):" ] && pass \
     || fail "multichap $args: second line '$(sed -n 2p <<<"$out")'"
   lines=$(tail -n +3 <<<"$out")
   for b in "${backends[@]}"; do

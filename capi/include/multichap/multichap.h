@@ -62,6 +62,7 @@ typedef enum {
 typedef enum { MULTICHAP_IN_PROGRESS = 0, MULTICHAP_SUCCEEDED, MULTICHAP_FAILED } multichap_state;
 
 typedef struct multichap_backend multichap_backend;
+struct multichap_backend_v1; /* multichap/backend.h */
 typedef struct multichap_initiator multichap_initiator;
 typedef struct multichap_target_config multichap_target_config;
 typedef struct multichap_target_login multichap_target_login;
@@ -84,16 +85,43 @@ MULTICHAP_API int multichap_algorithm_parse(const char* name);
 
 /* ---- Backends ----------------------------------------------------------------------------- */
 
-/* Number of crypto backends built in ("openssl", "botan"); the first is the default. */
+/* Backends are plugins (multichap/backend.h): shared objects loaded from the directories of
+ * MULTICHAP_BACKEND_PATH (absolute directories, colon-separated; ignored in setuid programs),
+ * then from ${libdir}/multichap/backends-1 (openssl, gcrypt, nettle, botan as built), plus any
+ * linked into the library at build time, loaded with multichap_backend_load() or registered with
+ * multichap_backend_register(). The search path is read on the first backend call. Every
+ * backend is process-wide and never freed. */
+
+/* Number of crypto backends available; the first is the default (the first of openssl, gcrypt,
+ * nettle, botan that loaded, else the first found). */
 MULTICHAP_API size_t multichap_backend_count(void);
 /* Name of backend i, or NULL when i >= multichap_backend_count(). */
 MULTICHAP_API const char* multichap_backend_at(size_t i);
-/* The process-wide backend called name (NULL: the default). Never freed. Unknown or not built:
+/* The process-wide backend called name (NULL: the default). Unknown or not available:
  * MULTICHAP_ERR_USAGE. */
 MULTICHAP_API multichap_status multichap_backend_open(const char* name,
                                                       const multichap_backend** out);
-/* "openssl" or "botan"; NULL for a NULL backend. */
+/* Loads the backend plugin at path (it must contain a '/': the current directory is never
+ * searched) and, when out is not NULL, hands it out. The same file again gives the same backend.
+ * A file that is not a multichap backend, speaks another ABI major version, fails its init or
+ * gets a known answer wrong is refused with MULTICHAP_ERR_USAGE and the reason in
+ * multichap_last_error(); nothing else changes. A name already taken: MULTICHAP_ERR_USAGE. */
+MULTICHAP_API multichap_status multichap_backend_load(const char* path,
+                                                      const multichap_backend** out);
+/* Makes an embedder's own hash functions a backend, without any file: table (see
+ * multichap/backend.h; static storage) with ctx passed to its functions. Its init is not called
+ * (ctx is ready) and neither is its shutdown. Checked as a plugin is (ABI, name, known answers);
+ * refused: MULTICHAP_ERR_USAGE. When out is not NULL it receives the new backend. */
+MULTICHAP_API multichap_status multichap_backend_register(const struct multichap_backend_v1* table,
+                                                          void* ctx,
+                                                          const multichap_backend** out);
+/* The backend's name ("openssl", "gcrypt", "nettle", "botan", or its own); NULL for NULL. */
 MULTICHAP_API const char* multichap_backend_name(const multichap_backend* b);
+/* The library it computes with, e.g. "OpenSSL 3.0.17 1 Jul 2025", and where it came from (the
+ * plugin's file, "built in" or "registered"). NULL for NULL. The strings stay valid until the
+ * next call of the same function on the same thread. */
+MULTICHAP_API const char* multichap_backend_library_version(const multichap_backend* b);
+MULTICHAP_API const char* multichap_backend_origin(const multichap_backend* b);
 /* 1 when the backend can compute CHAP_A chap_a right now (asked of the library at run time, so
  * a FIPS-configured OpenSSL answers 0 for MD5), else 0. */
 MULTICHAP_API int multichap_backend_supports(const multichap_backend* b, int chap_a);

@@ -12,7 +12,7 @@ int main() {
   using namespace multichap;
   const Secret secret = Secret::from_text("consumer-secret-1");
   const std::array<std::uint8_t, 4> challenge = {0xde, 0xad, 0xbe, 0xef};
-  for (const auto name : built_backends()) {
+  for (const auto& name : built_backends()) {
     auto backend = make_backend(name);
     if (!backend) return 1;
     std::array<std::uint8_t, kMaxDigestSize> out{};
