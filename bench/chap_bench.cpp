@@ -123,6 +123,40 @@ void register_random(const std::shared_ptr<const HashBackend>& backend) {
       });
 }
 
+// chap_response() through the dlopen'ed plugin, timed by the framework, paired with the same
+// backend's code linked into this binary (bench/linked_in.cpp) in interleaved blocks: ratio =
+// plugin / linked in, for a 16-byte challenge (33 bytes hashed). Both go through the same
+// TableBackend adapter, so the ratio isolates what being a plugin costs (the loader's code
+// layout, position-independent code, TLS of a dlopen'ed object).
+void register_plugin_vs_static(const std::shared_ptr<const HashBackend>& plugin,
+                               const std::shared_ptr<const HashBackend>& linked, Algorithm alg) {
+  constexpr std::size_t kChallenge = kChallengeSizes[0];
+  const std::string name = bench_name("plugin_vs_static", "ours", plugin->name(),
+                                      algorithm_name(alg), std::to_string(kChallenge));
+  benchmark::RegisterBenchmark(name.c_str(), [plugin, linked, alg](benchmark::State& state) {
+    const ResponseInputs in(kChallenge);
+    std::array<std::uint8_t, kMaxDigestSize> out{};
+    bool failed = false;
+    auto response = [&](const HashBackend& backend) {
+      const auto r = chap_response(backend, alg, kIdentifier, in.secret, in.challenge, out);
+      failed |= !r.has_value();
+      benchmark::DoNotOptimize(out.data());
+      benchmark::ClobberMemory();
+    };
+    run_paired(
+        state, block_for_bytes(in.bytes()), [&] { response(*plugin); }, [&] { response(*linked); });
+    if (failed) return state.SkipWithError("chap_response failed");
+    // run_paired's names for its two sides, renamed for this row.
+    if (state.counters.count("ours_ns") != 0) {
+      state.counters["plugin_ns"] = state.counters["ours_ns"];
+      state.counters["static_ns"] = state.counters["raw_ns"];
+      state.counters.erase("ours_ns");
+      state.counters.erase("raw_ns");
+    }
+    state.SetItemsProcessed(state.iterations());
+  });
+}
+
 // reset() + AuthMethod=CHAP + CHAP_A=N: the target's work up to issuing CHAP_A/CHAP_I/CHAP_C
 // (one 1-byte and one 32-byte random draw, hex encoding, key lists).
 void register_target_challenge(const std::shared_ptr<const HashBackend>& backend, Algorithm alg) {
@@ -149,7 +183,7 @@ void register_target_challenge(const std::shared_ptr<const HashBackend>& backend
 }  // namespace
 
 void register_chap_benchmarks() {
-  for (const std::string_view name : built_backends()) {
+  for (const std::string& name : bench_backends()) {
     auto backend = make_backend(name);
     if (!backend) continue;
     with_raw_baseline(name, [&](auto tag) {
@@ -161,6 +195,14 @@ void register_chap_benchmarks() {
     });
     for (const auto& info : kAlgorithms) {
       if ((*backend)->supports(info.id)) register_target_challenge(*backend, info.id);
+    }
+    if (library_of(name) != name) continue;
+    auto linked = make_backend(name + std::string(kLinkedInSuffix));
+    if (!linked) continue;
+    for (const auto& info : kAlgorithms) {
+      if ((*backend)->supports(info.id) && (*linked)->supports(info.id)) {
+        register_plugin_vs_static(*backend, *linked, info.id);
+      }
     }
   }
 }

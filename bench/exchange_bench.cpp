@@ -50,7 +50,7 @@ void register_login(const std::shared_ptr<const HashBackend>& backend, Algorithm
 }  // namespace
 
 void register_exchange_benchmarks() {
-  for (const std::string_view name : built_backends()) {
+  for (const std::string& name : bench_backends()) {
     auto backend = make_backend(name);
     if (!backend) continue;
     for (const auto& info : kAlgorithms) {

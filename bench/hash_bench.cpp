@@ -66,7 +66,7 @@ void register_hash(const std::shared_ptr<const HashBackend>& backend, Algorithm 
 }  // namespace
 
 void register_hash_benchmarks() {
-  for (const std::string_view name : built_backends()) {
+  for (const std::string& name : bench_backends()) {
     auto backend = make_backend(name);
     if (!backend) continue;
     with_raw_baseline(name, [&](auto tag) {

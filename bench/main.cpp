@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  for (const std::string_view name : multichap::built_backends()) {
+  multichap::bench::register_linked_in_backends();
+  for (const std::string& name : multichap::bench::bench_backends()) {
     const auto backend = multichap::make_backend(name);
     if (backend) {
       benchmark::AddCustomContext("multichap_backend_" + std::string(name), (*backend)->version());

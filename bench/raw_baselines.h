@@ -9,7 +9,8 @@
 //               gcry_md_read, gcry_md_reset.
 //   Nettle:     a context on the stack per digest: *_init, *_update per part, *_digest.
 // Parts are fed one library call each, as a caller that does not gather them would.
-// The #if guards of the bench live here only; MULTICHAP_BENCH_HAVE_* come from bench/CMakeLists.
+// The #if guards of the bench live here (and, for the linked-in backends, in linked_in.cpp);
+// MULTICHAP_BENCH_HAVE_* come from bench/CMakeLists.
 #ifndef MULTICHAP_BENCH_RAW_BASELINES_H
 #define MULTICHAP_BENCH_RAW_BASELINES_H
 
@@ -272,10 +273,25 @@ struct RawTag {
   using type = Raw;
 };
 
-// Calls fn(RawTag<R>{}) with the raw baseline of the backend called `backend` and returns true,
-// or returns false when this bench was built without that library.
+// The suffix of a backend that bench/linked_in.cpp compiled into this binary beside its plugin:
+// "openssl-static" is the OpenSSL backend's code linked in, "openssl" the dlopen'ed plugin.
+inline constexpr std::string_view kLinkedInSuffix = "-static";
+
+// The library a backend computes with: its name without kLinkedInSuffix.
+constexpr std::string_view library_of(std::string_view backend) {
+  if (backend.size() > kLinkedInSuffix.size() &&
+      backend.substr(backend.size() - kLinkedInSuffix.size()) == kLinkedInSuffix) {
+    return backend.substr(0, backend.size() - kLinkedInSuffix.size());
+  }
+  return backend;
+}
+
+// Calls fn(RawTag<R>{}) with the raw baseline of the backend called `backend` (a linked-in copy
+// has its plugin's) and returns true, or returns false when this bench was built without that
+// library.
 template <typename Fn>
 bool with_raw_baseline(std::string_view backend, Fn&& fn) {
+  backend = library_of(backend);
 #if MULTICHAP_BENCH_HAVE_OPENSSL
   if (backend == RawOpenSsl::kBackend) {
     fn(RawTag<RawOpenSsl>{});
