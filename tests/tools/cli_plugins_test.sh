@@ -8,7 +8,8 @@
 #   - `multichap algorithms --backend FILE` lists the refusal the same way; `multichap response
 #     --backend FILE` exits 2 with the file and the reason on stderr and nothing on stdout;
 #   - a plugin named like a loaded backend is refused when loaded after it; in
-#     MULTICHAP_BACKEND_PATH it comes first and the packaged one is refused instead;
+#     MULTICHAP_BACKEND_PATH it comes before the package's directory and the packaged plugin is
+#     refused instead (a backend linked in with MULTICHAP_STATIC_BACKENDS still comes first);
 #   - relative entries of MULTICHAP_BACKEND_PATH are ignored, and empty ones never mean the
 #     current directory (plugins and junk placed there are neither loaded nor refused);
 #   - every backend gives the response coreutils/rhash give for one vector, per algorithm;
@@ -150,14 +151,25 @@ if [[ ",$built," == *,openssl,* ]]; then
   respond "$other_dir/duplicate.so" sha256
   [ "$rc" -eq 2 ] && grep -qF "already loaded" <<<"$err" && pass \
     || fail "response --backend duplicate.so: exit $rc, stderr '$err'"
-  # In MULTICHAP_BACKEND_PATH it is found first: it is openssl, and the packaged one is refused.
+  # In MULTICHAP_BACKEND_PATH it is found before the package's directory: it is openssl, and
+  # the packaged openssl.so is refused. A backend linked in (MULTICHAP_STATIC_BACKENDS) comes
+  # before any directory: then duplicate.so is refused.
+  run "$bin" algorithms
+  linked_in=$(section openssl | grep -c '^    from built in,')
   run MULTICHAP_BACKEND_PATH="$other_dir" "$bin" algorithms
-  section openssl | grep -qF "    from $other_dir/duplicate.so," && pass \
-    || fail "MULTICHAP_BACKEND_PATH=$other_dir: openssl is not the one of duplicate.so: $out"
-  refused_lines | grep -q "/openssl.so: a backend named 'openssl' is already loaded ($other_dir/duplicate.so)" \
-    && pass || fail "MULTICHAP_BACKEND_PATH=$other_dir: the packaged openssl.so is not refused: $out"
   [ "$(listed)" = "$built,good" ] && pass \
     || fail "MULTICHAP_BACKEND_PATH=$other_dir: lists '$(listed)', want '$built,good'"
+  if [ "$linked_in" -eq 1 ]; then
+    section openssl | grep -q "^    from built in," && pass \
+      || fail "MULTICHAP_BACKEND_PATH=$other_dir: openssl is no longer the one linked in: $out"
+    refused_lines | grep -qF "  $other_dir/duplicate.so: a backend named 'openssl' is already loaded (built in)" \
+      && pass || fail "MULTICHAP_BACKEND_PATH=$other_dir: duplicate.so is not refused: $out"
+  else
+    section openssl | grep -qF "    from $other_dir/duplicate.so," && pass \
+      || fail "MULTICHAP_BACKEND_PATH=$other_dir: openssl is not the one of duplicate.so: $out"
+    refused_lines | grep -qF "/openssl.so: a backend named 'openssl' is already loaded ($other_dir/duplicate.so)" \
+      && pass || fail "MULTICHAP_BACKEND_PATH=$other_dir: the packaged openssl.so is not refused: $out"
+  fi
 fi
 
 # --- MULTICHAP_BACKEND_PATH entries that are not absolute directories --------------------------
