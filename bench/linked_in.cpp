@@ -43,19 +43,19 @@ struct LinkedIn {
 void register_linked_in(multichap_backend_entry_v1_fn entry, LinkedIn& slot) {
   const multichap_backend_v1* table = entry(&kHost);
   if (table == nullptr || table->size < sizeof(multichap_backend_v1)) {
-    std::fprintf(stderr, "multichap_bench: a linked-in backend returned no usable table\n");
+    (void)std::fprintf(stderr, "multichap_bench: a linked-in backend returned no usable table\n");
     return;
   }
   slot.table = *table;
   slot.name = std::string(table->name) + std::string(kLinkedInSuffix);
   slot.table.name = slot.name.c_str();
   if (slot.table.init != nullptr && slot.table.init(&kHost, &slot.ctx) != MULTICHAP_BACKEND_OK) {
-    std::fprintf(stderr, "multichap_bench: %s: init failed\n", slot.name.c_str());
+    (void)std::fprintf(stderr, "multichap_bench: %s: init failed\n", slot.name.c_str());
     return;
   }
   if (auto registered = register_backend(&slot.table, slot.ctx); !registered) {
-    std::fprintf(stderr, "multichap_bench: %s: %s\n", slot.name.c_str(),
-                 registered.error().message.c_str());
+    (void)std::fprintf(stderr, "multichap_bench: %s: %s\n", slot.name.c_str(),
+                       registered.error().message.c_str());
   }
 }
 
