@@ -52,7 +52,8 @@ make_args=(-C "$src" CC="$cc" CFLAGS="$strict")
 if [ -n "$prefix" ]; then
   pc=$(find "$prefix" -path '*/pkgconfig/multichap-backend.pc' | head -n 1)
   [ -n "$pc" ] || { echo "FAIL: no multichap-backend.pc under $prefix"; exit 1; }
-  export PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+  PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+  export PKG_CONFIG_PATH
   cflags=$(pkg-config --cflags multichap-backend)
   installed_dir=$(pkg-config --variable=backendsdir multichap-backend)
   [ -n "$installed_dir" ] && pass || fail "multichap-backend.pc has no backendsdir"
@@ -69,6 +70,7 @@ fi
 so=$src/example.so
 
 # Only backend.h of multichap's headers reaches the compiler.
+# shellcheck disable=SC2046,SC2086  # compiler flags: split into words on purpose
 headers=$("$cc" -MM $cflags $(pkg-config --cflags nettle) "$src/example_backend.c" | tr ' \\' '\n\n' \
   | grep '/multichap/')
 [ "$(echo "$headers" | sed 's|.*/||' | sort -u)" = backend.h ] && pass \
