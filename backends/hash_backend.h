@@ -75,7 +75,8 @@ std::vector<RefusedBackend> refused_backends();
 std::vector<std::string> backend_search_path();
 // Where log lines of backends and of the loader go (a backend's own words, refusals), with the
 // level of multichap/backend.h (MULTICHAP_BACKEND_LOG_ERROR, _WARNING, _INFO). Default: nowhere.
-// Set it before the first registry call to see the search path's refusals.
+// Set it before the first registry call to see the search path's refusals. The sink runs under
+// the registry's lock: it must not call back into the registry.
 void set_backend_log(std::function<void(int level, const std::string& line)> sink);
 
 }  // namespace multichap

@@ -46,6 +46,8 @@ constexpr std::array<std::string_view, 4> kPreferred = {"openssl", "gcrypt", "ne
 // Names this project ships (for "not built" rather than "unknown").
 constexpr std::array<std::string_view, 4> kShipped = kPreferred;
 
+std::string canonical_path(const std::string& path);
+
 // What a backend is told about its host; one per backend so that its log lines carry its name.
 struct HostBlock {
   multichap_backend_host host{};
@@ -191,6 +193,9 @@ class Registry {
   }
 
   void refuse(const std::string& file, const std::string& reason) {
+    for (const RefusedBackend& r : m_refused) {
+      if (r.file == file && r.reason == reason) return;  // tried again: said once
+    }
     m_refused.push_back(RefusedBackend{file, reason});
     log(MULTICHAP_BACKEND_LOG_WARNING, "backend plugin " + file + " refused: " + reason);
   }
@@ -245,7 +250,7 @@ class Registry {
     ::closedir(d);
     std::sort(files.begin(), files.end());
     for (const std::string& name : files) {
-      const std::string path = dir + "/" + name;
+      const std::string path = canonical_path(dir + "/" + name);
       struct stat st {};
       if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
       (void)load_file(path);
@@ -297,6 +302,13 @@ std::string own_directory(bool* in_program) {
   return slash == std::string::npos ? std::string() : self.substr(0, slash);
 }
 
+// The file's path with symbolic links, "." and ".." resolved, so that one file has one name;
+// as given when it cannot be resolved (it does not exist: the load says so).
+std::string canonical_path(const std::string& path) {
+  char resolved[PATH_MAX];
+  return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : path;
+}
+
 bool is_directory(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -316,12 +328,12 @@ std::vector<std::string> backend_search_path() {
       at = colon + 1;
       if (dir.empty()) continue;  // never the current directory
       if (dir.front() != '/') {
-        Registry::instance().log(MULTICHAP_BACKEND_LOG_WARNING,
-                                 "MULTICHAP_BACKEND_PATH: ignoring '" + dir +
-                                     "' (not an absolute directory)");
+        Registry::instance().log(
+            MULTICHAP_BACKEND_LOG_WARNING,
+            "MULTICHAP_BACKEND_PATH: ignoring '" + dir + "' (not an absolute directory)");
         continue;
       }
-      dirs.push_back(dir);
+      dirs.push_back(canonical_path(dir));
     }
   }
   // The default directory, where the package puts it: relative to this program or library, so
@@ -338,9 +350,14 @@ std::vector<std::string> backend_search_path() {
   if (!relative.empty() && is_directory(relative)) {
     dirs.push_back(relative);
   } else {
-    dirs.push_back(MULTICHAP_BACKEND_DIR);
+    dirs.push_back(canonical_path(MULTICHAP_BACKEND_DIR));
   }
-  return dirs;
+  // A directory named twice (or under two spellings) is searched once, at its first place.
+  std::vector<std::string> unique;
+  for (const std::string& dir : dirs) {
+    if (std::find(unique.begin(), unique.end(), dir) == unique.end()) unique.push_back(dir);
+  }
+  return unique;
 }
 
 std::vector<std::string> built_backends() {
@@ -379,13 +396,16 @@ Result<std::shared_ptr<const HashBackend>> make_backend_by_name_or_path(std::str
 }
 
 Result<std::shared_ptr<const HashBackend>> load_backend(const std::string& path) {
+  if (path.find('/') == std::string::npos) {
+    return make_error(ErrorKind::usage, ErrorCode::backend_unknown,
+                      "'" + path + "' is not a path to a plugin (a path contains a '/')");
+  }
   // The same file under another spelling is the same plugin.
-  char resolved[PATH_MAX];
-  const std::string canonical = ::realpath(path.c_str(), resolved) != nullptr ? resolved : path;
+  const std::string canonical = canonical_path(path);
   if (auto b = Registry::instance().find_origin(canonical)) {
     return std::shared_ptr<const HashBackend>(b);
   }
-  return Registry::instance().load(canonical.find('/') == std::string::npos ? path : canonical);
+  return Registry::instance().load(canonical);
 }
 
 Result<std::shared_ptr<const HashBackend>> register_backend(const multichap_backend_v1* table,

@@ -39,6 +39,7 @@ RandomPool* create_thread_pool(std::size_t slot) {
 }
 
 std::atomic<std::size_t> g_next_slot{0};
+constexpr std::size_t kNoSlot = ~std::size_t{0};
 
 bool valid_name(const char* name) {
   if (name == nullptr) return false;
@@ -146,7 +147,7 @@ TableBackend::TableBackend(const multichap_backend_v1* table, void* ctx, std::st
       m_origin(std::move(origin)),
       m_has_raw(table->size >= kRawSize && table->raw_new != nullptr &&
                 table->raw_digest != nullptr && table->raw_free != nullptr),
-      m_slot(g_next_slot.fetch_add(1)) {
+      m_slot(kNoSlot) {
   if ((table->flags & MULTICHAP_BACKEND_F_SERIAL) != 0) m_serial = std::make_unique<std::mutex>();
 }
 
@@ -158,43 +159,77 @@ bool TableBackend::supports(Algorithm alg) const {
   return m_table->supports(m_ctx, chap_a_of(alg)) == 1;
 }
 
-Result<std::size_t> TableBackend::digest(Algorithm alg, std::initializer_list<ByteView> parts,
-                                         MutableByteView out) const {
-  const std::size_t size = digest_size(alg);
-  constexpr std::size_t kInline = 8;
-  std::array<multichap_backend_part, kInline> inline_parts;  // NOLINT: only parts.size() used
-  std::vector<multichap_backend_part> many;
-  multichap_backend_part* p = inline_parts.data();
-  if (parts.size() > kInline) {
-    many.resize(parts.size());
-    p = many.data();
-  }
-  std::size_t n = 0;
-  for (const ByteView part : parts) p[n++] = multichap_backend_part{part.data(), part.size()};
-  std::size_t written = 0;
-  int rc = 0;
-  if (m_serial) {
-    const std::lock_guard<std::mutex> lock(*m_serial);
-    rc = m_table->compute(m_ctx, chap_a_of(alg), p, n, out.data(), out.size(), &written);
-  } else {
-    rc = m_table->compute(m_ctx, chap_a_of(alg), p, n, out.data(), out.size(), &written);
-  }
-  if (__builtin_expect(rc == MULTICHAP_BACKEND_OK && written == size, 1)) return size;
+namespace {
+
+// The error of a failed compute, out of the hot path.
+[[gnu::cold, gnu::noinline]] Error digest_error(const std::string& name, Algorithm alg, int rc,
+                                                std::size_t written, std::size_t out_size,
+                                                std::size_t size) {
   if (rc == MULTICHAP_BACKEND_ERR_UNSUPPORTED) {
     return make_error(ErrorKind::backend, ErrorCode::algorithm_unavailable,
-                      m_name + ": " + std::string(algorithm_name(alg)) + " is not available");
+                      name + ": " + std::string(algorithm_name(alg)) + " is not available");
   }
-  if (rc == MULTICHAP_BACKEND_ERR_BUFFER || (rc == MULTICHAP_BACKEND_OK && out.size() < size)) {
+  if (rc == MULTICHAP_BACKEND_ERR_BUFFER || (rc == MULTICHAP_BACKEND_OK && out_size < size)) {
     return make_error(ErrorKind::backend, ErrorCode::output_too_small,
-                      m_name + ": digest output buffer too small");
+                      name + ": digest output buffer too small");
   }
   if (rc == MULTICHAP_BACKEND_OK) {
     return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                      m_name + ": reported a " + std::to_string(written) + "-byte " +
+                      name + ": reported a " + std::to_string(written) + "-byte " +
                           std::string(algorithm_name(alg)) + " digest");
   }
   return make_error(ErrorKind::backend, ErrorCode::digest_failed,
-                    m_name + ": digest failed (status " + std::to_string(rc) + ")");
+                    name + ": digest failed (status " + std::to_string(rc) + ")");
+}
+
+[[gnu::cold, gnu::noinline]] int compute_serial(std::mutex& mutex, const multichap_backend_v1& t,
+                                                void* ctx, int chap_a,
+                                                const multichap_backend_part* p, std::size_t n,
+                                                MutableByteView out, std::size_t* written) {
+  const std::lock_guard<std::mutex> lock(mutex);
+  return t.compute(ctx, chap_a, p, n, out.data(), out.size(), written);
+}
+
+[[gnu::cold, gnu::noinline]] int compute_many(const TableBackend& b, std::mutex* serial, int chap_a,
+                                              std::initializer_list<ByteView> parts,
+                                              MutableByteView out, std::size_t* written) {
+  std::vector<multichap_backend_part> many;
+  many.reserve(parts.size());
+  for (const ByteView part : parts)
+    many.push_back(multichap_backend_part{part.data(), part.size()});
+  if (serial != nullptr) {
+    return compute_serial(*serial, b.table(), b.context(), chap_a, many.data(), many.size(), out,
+                          written);
+  }
+  return b.table().compute(b.context(), chap_a, many.data(), many.size(), out.data(), out.size(),
+                           written);
+}
+
+}  // namespace
+
+Result<std::size_t> TableBackend::digest(Algorithm alg, std::initializer_list<ByteView> parts,
+                                         MutableByteView out) const {
+  const AlgorithmInfo& info = algorithm_info(alg);
+  const int chap_a = static_cast<int>(info.chap_a);
+  std::size_t written = 0;
+  int rc;
+  constexpr std::size_t kInline = 4;
+  if (__builtin_expect(parts.size() <= kInline, 1)) {
+    std::array<multichap_backend_part, kInline> p;  // NOLINT: only parts.size() used
+    std::size_t n = 0;
+    for (const ByteView part : parts) p[n++] = multichap_backend_part{part.data(), part.size()};
+    if (__builtin_expect(m_serial == nullptr, 1)) {
+      rc = m_table->compute(m_ctx, chap_a, p.data(), n, out.data(), out.size(), &written);
+    } else {
+      rc = compute_serial(*m_serial, *m_table, m_ctx, chap_a, p.data(), n, out, &written);
+    }
+  } else {
+    rc = compute_many(*this, m_serial.get(), chap_a, parts, out, &written);
+  }
+  if (__builtin_expect(rc == MULTICHAP_BACKEND_OK && written == info.digest_size, 1)) {
+    return info.digest_size;
+  }
+  return digest_error(m_name, alg, rc, written, out.size(), info.digest_size);
 }
 
 int TableBackend::call_random(std::uint8_t* out, std::size_t len) const {
@@ -212,9 +247,15 @@ bool TableBackend::fill(void* self, MutableByteView out) {
 
 Result<void> TableBackend::random(MutableByteView out) const {
   bool ok = false;
-  if (m_slot < kMaxSlots) {
-    RandomPool* pool = t_pools[m_slot];
-    if (pool == nullptr) pool = create_thread_pool(m_slot);
+  std::size_t slot = m_slot.load(std::memory_order_acquire);
+  if (slot == kNoSlot) {
+    std::size_t expected = kNoSlot;
+    const std::size_t mine = g_next_slot.fetch_add(1);
+    slot = m_slot.compare_exchange_strong(expected, mine) ? mine : expected;
+  }
+  if (slot < kMaxSlots) {
+    RandomPool* pool = t_pools[slot];
+    if (pool == nullptr) pool = create_thread_pool(slot);
     ok = pool->take(out, &TableBackend::fill, const_cast<TableBackend*>(this));
   } else {
     ok = call_random(out.data(), out.size()) == MULTICHAP_BACKEND_OK;  // beyond 64 backends

@@ -5,6 +5,7 @@
 #ifndef MULTICHAP_BACKENDS_TABLE_BACKEND_H
 #define MULTICHAP_BACKENDS_TABLE_BACKEND_H
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,7 +49,9 @@ class TableBackend final : public HashBackend {
   std::string m_backend_version;
   std::string m_origin;
   bool m_has_raw;
-  std::size_t m_slot;                    // this backend's random pool in each thread
+  // This backend's random pool in each thread, taken at the first random(): a table refused
+  // after its adapter was made (known answers) uses none.
+  mutable std::atomic<std::size_t> m_slot;
   std::unique_ptr<std::mutex> m_serial;  // MULTICHAP_BACKEND_F_SERIAL: one call at a time
 };
 

@@ -91,6 +91,8 @@ expect_backends_intact "MULTICHAP_BACKEND_PATH=DIR algorithms"
 refused=$(refused_lines)
 for f in "$dir"/*.so; do
   [ -d "$f" ] && continue
+  # A file has one name: a symbolic link is loaded, and refused, as the file it points to.
+  [ -L "$f" ] && f=$(readlink -f "$f")
   line=$(grep -F "  $f: " <<<"$refused")
   if [ "$(grep -c . <<<"$line")" -eq 1 ] && [ -n "${line#"  $f: "}" ]; then pass; else
     fail "want one 'plugins refused:' line with a reason for $f, got '$line' in: $out"
@@ -101,7 +103,7 @@ done
 grep -q "directory.so\|not-a-plugin" <<<"$refused" && fail "a directory or a .txt was tried: $refused" || pass
 # A few reasons, word for word where the reason is the whole point.
 for want in "$dir/wrong_major.so: ABI major version 2" \
-            "$dir/symlinked_wrong_major.so: ABI major version 2" \
+            "$bad_dir/wrong_major.so: ABI major version 2" \
             "$dir/no_entry.so: it has no multichap_backend_entry_v1 symbol" \
             "$dir/null_table.so: it returned no table" \
             "$dir/wrong_digest.so: its MD5 of \"abc\" is wrong" \
@@ -235,6 +237,20 @@ if [[ ",$built," == *,gcrypt,* ]]; then
   else
     fail "FIPS: response --backend gcrypt --alg md5: exit $rc (want 3, not a signal), '$out', '$err'"
   fi
+fi
+
+# --- one directory under several spellings is one directory, one file is one plugin -------------
+pkg_plugin=$("$bin" algorithms | sed -n 's/^    from \(\/.*\.so\), backend version.*/\1/p' | head -n 1)
+if [ -n "$pkg_plugin" ]; then
+  pkg_dir=$(dirname "$pkg_plugin")
+  run MULTICHAP_BACKEND_PATH="$pkg_dir/:$pkg_dir:$pkg_dir/." "$bin" algorithms
+  expect_backends_intact "MULTICHAP_BACKEND_PATH naming the package's directory three ways"
+  [ -z "$(refused_lines)" ] && pass || fail "the package's own plugins were refused: $(refused_lines)"
+  [ "$(sed -n '/^plugin directories searched:$/,/^[^ ]/p' <<<"$out" | grep -c '^  ')" -eq 1 ] &&
+    pass || fail "one directory listed more than once: $out"
+  run MULTICHAP_BACKEND_PATH="$pkg_dir/" "$bin" response --backend "$pkg_dir//$(basename "$pkg_plugin")" \
+    --alg sha256 --id 1 --secret-file "$work/secret" --challenge 0x01
+  [ "$rc" -eq 0 ] && pass || fail "--backend naming a loaded plugin another way: exit $rc, $err"
 fi
 
 finish cli_plugins
