@@ -35,8 +35,12 @@ namespace multichap {
 bool is_auth_key(std::string_view key);
 
 // R = H(identifier || secret || challenge) (RFC 1994 §4.1), written to out; returns its size.
-Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg, std::uint8_t identifier,
-                                  const Secret& secret, ByteView challenge, MutableByteView out);
+inline Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg,
+                                         std::uint8_t identifier, const Secret& secret,
+                                         ByteView challenge, MutableByteView out) {
+  const std::uint8_t id[1] = {identifier};
+  return crypto.digest(alg, {ByteView(id, 1), secret.bytes(), challenge}, out);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Initiator side.

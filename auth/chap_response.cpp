@@ -43,12 +43,6 @@ Error unexpected_event(ChapEvent event, std::string_view peer, std::string_view 
                                                        " in CHAP state " + std::string(state));
 }
 
-Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg, std::uint8_t identifier,
-                                  const Secret& secret, ByteView challenge, MutableByteView out) {
-  const std::uint8_t id[1] = {identifier};
-  return crypto.digest(alg, {ByteView(id, 1), secret.bytes(), challenge}, out);
-}
-
 // ---- Configurations ----------------------------------------------------------------------------
 
 namespace {

@@ -132,10 +132,7 @@ int botan_compute(void* ctx, int chap_a, const multichap_backend_part* parts, st
   try {
     hash = thread_hash(info->id);
     if (hash == nullptr) return MULTICHAP_BACKEND_ERR_FAILED;
-    feed_parts(parts, nparts, [hash](const std::uint8_t* data, std::size_t len) {
-      hash->update(data, len);
-      return true;
-    });
+    for (std::size_t i = 0; i < nparts; ++i) hash->update(parts[i].data, parts[i].len);
     hash->final(out);
     *out_len = info->digest_size;
     return MULTICHAP_BACKEND_OK;
