@@ -19,7 +19,6 @@
 
 #include "auth/algorithm.h"
 #include "auth/secure.h"
-#include "backends/plugin_support.h"
 #include "multichap/backend.h"
 
 namespace multichap {
@@ -61,21 +60,19 @@ MULTICHAP_NETTLE_HASH(Sha3_256, Algorithm::sha3_256, sha3_256_ctx, sha3_256, SHA
 
 // out = H(parts[0] || parts[1] || ...); false when a part has no data but a length. The
 // context lives on the stack and is wiped before returning: its block buffer keeps the secret
-// bytes even after *_digest re-initialised it. Small multi-part inputs (a CHAP response) are
-// gathered into one update (feed_parts): each Nettle update call has a fixed cost for its
-// partial-block bookkeeping that three calls pay three times.
+// bytes even after *_digest re-initialised it. No gathering into one buffer, unlike the
+// OpenSSL backend: an update is a direct call that copies a short part into the context's
+// block, which is what gathering would do.
 template <typename Hash>
 bool digest_parts(const multichap_backend_part* parts, std::size_t nparts, std::uint8_t* out) {
-  for (std::size_t i = 0; i < nparts; ++i) {
-    if (parts[i].len != 0 && parts[i].data == nullptr) return false;
-  }
   typename Hash::Context ctx;
   const ScopedWipe wipe_ctx(&ctx, sizeof ctx);
   Hash::init(&ctx);
-  feed_parts(parts, nparts, [&ctx](const std::uint8_t* data, std::size_t len) {
-    Hash::update(&ctx, len, data);
-    return true;
-  });
+  for (std::size_t i = 0; i < nparts; ++i) {
+    if (parts[i].len == 0) continue;
+    if (parts[i].data == nullptr) return false;
+    Hash::update(&ctx, parts[i].len, parts[i].data);
+  }
   Hash::digest(&ctx, out);
   return true;
 }
