@@ -250,7 +250,10 @@ class Registry {
     ::closedir(d);
     std::sort(files.begin(), files.end());
     for (const std::string& name : files) {
-      const std::string path = canonical_path(dir + "/" + name);
+      std::string path = dir;
+      path += '/';
+      path += name;
+      path = canonical_path(path);
       struct stat st {};
       if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
       (void)load_file(path);

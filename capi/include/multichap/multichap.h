@@ -113,8 +113,7 @@ MULTICHAP_API multichap_status multichap_backend_load(const char* path,
  * (ctx is ready) and neither is its shutdown. Checked as a plugin is (ABI, name, known answers);
  * refused: MULTICHAP_ERR_USAGE. When out is not NULL it receives the new backend. */
 MULTICHAP_API multichap_status multichap_backend_register(const struct multichap_backend_v1* table,
-                                                          void* ctx,
-                                                          const multichap_backend** out);
+                                                          void* ctx, const multichap_backend** out);
 /* The backend's name ("openssl", "gcrypt", "nettle", "botan", or its own); NULL for NULL. */
 MULTICHAP_API const char* multichap_backend_name(const multichap_backend* b);
 /* The library it computes with, e.g. "OpenSSL 3.0.17 1 Jul 2025", and where it came from (the
