@@ -186,6 +186,23 @@ MULTICHAP_API int multichap_initiator_may_transit(const multichap_initiator* ini
 MULTICHAP_API int multichap_initiator_algorithm(const multichap_initiator* ini);
 /* 1 when the exchange succeeded and the target proved itself (mutual CHAP), else 0. */
 MULTICHAP_API int multichap_initiator_mutual(const multichap_initiator* ini);
+/* The CHAP_A numbers the next login will offer, in preference order: writes up to cap of them
+ * into chap_a (which may be NULL with cap 0) and returns how many there are (0 before credentials
+ * are set). */
+MULTICHAP_API size_t multichap_initiator_offer(const multichap_initiator* ini, int* chap_a,
+                                               size_t cap);
+/* Offer fallback, for targets that cannot handle a modern CHAP_A offer: call it when a leading
+ * login failed in the security stage, before rewinding. login_status is the Login Response's
+ * Status-Class << 8 | Status-Detail (0x0201...), or -1 when the connection closed without an
+ * answer. Returns 1 when the failure came right after our CHAP_A offer (Linux LIO before 3.15
+ * fails any list, tgt and istgt some single values), or was 0x0200 right after a SHA-256
+ * response (tgt and IET number SHA-1 as 7), and the initiator has narrowed its offer for the
+ * next login: log in again on a new connection at once (it is not a retry of the same offer).
+ * Returns 0 when the failure was not about the offer (a wrong secret, CHAP_A=Reject after our
+ * whole list, a redirect) or no narrower offer is left. The offer only ever narrows within the
+ * allowed algorithms, each single value is tried at most once, and the narrowed offer stays for
+ * every later login of ini (reconnects included) until multichap_initiator_set_algorithms(). */
+MULTICHAP_API int multichap_initiator_login_failed(multichap_initiator* ini, int login_status);
 /* The last failure's message ("" if none). Valid until the next call on ini. */
 MULTICHAP_API const char* multichap_initiator_error(const multichap_initiator* ini);
 /* Wipes and frees; NULL is ignored. */
@@ -244,6 +261,11 @@ MULTICHAP_API void multichap_target_config_free(multichap_target_config* cfg);
 MULTICHAP_API multichap_status multichap_target_login_new(const multichap_target_config* cfg,
                                                           const char* initiator_name,
                                                           multichap_target_login** out);
+/* The ctx this login passes to the configuration's lookup callback instead of the one given to
+ * multichap_target_config_set_lookup(): a single-threaded target on an event loop (tgt) passes
+ * its connection, whose target decides which accounts apply. Before the first step. */
+MULTICHAP_API multichap_status multichap_target_login_set_lookup_context(
+    multichap_target_login* login, void* ctx);
 /* One step: the security-stage data of a login request in, the keys to answer with out. On
  * failure the keys due with it (AuthMethod=Reject, CHAP_A=Reject, or none) are in out and the
  * engine answers with status 0x0201. */
