@@ -21,6 +21,7 @@
 #include "auth/chap.h"
 #include "auth/secret_provider.h"
 #include "backends/hash_backend.h"
+#include "session/offer_fallback.h"
 
 #ifndef MULTICHAP_VERSION_STRING
 #error "MULTICHAP_VERSION_STRING must come from the build"
@@ -68,6 +69,15 @@ struct multichap_initiator {
   multichap::capi::PendingStep<ChapInitiator> pending;
   bool broken = false;  // received text that could not be parsed
   std::string error;
+  // What the offer fallback needs to know about the attempt in progress: whether the last output
+  // offered CHAP_A (and no CHAP_R yet), whether it carried our CHAP_R, and whether the target
+  // answered CHAP_A=Reject (a well-formed "none of these": no narrower offer helps).
+  bool sent_offer = false;
+  bool sent_response = false;
+  bool saw_reject = false;
+  // The fallback plan, from the first refusal on; kept (and its offer reapplied) when the
+  // credentials change, dropped by set_algorithms.
+  std::optional<multichap::OfferFallback> plan;
 };
 
 struct multichap_target_config {
@@ -79,13 +89,19 @@ struct multichap_target_config {
   std::shared_ptr<const ValidChapTargetConfig> valid;
   Error invalid;
   std::string error;  // setters only: multichap_target_login_new() may run on many threads
+  multichap_secret_lookup lookup = nullptr;  // the callback behind config->provider, if any
 };
 
 struct multichap_target_login {
   std::unique_ptr<ChapTarget> machine;
   multichap::capi::PendingStep<ChapTarget> pending;
   bool broken = false;
+  bool stepped = false;
   std::string error;
+  // multichap_target_login_set_lookup_context(): the configuration's callback with this ctx.
+  multichap_secret_lookup lookup = nullptr;
+  void* lookup_ctx = nullptr;
+  bool own_lookup_ctx = false;
 };
 
 namespace multichap::capi {

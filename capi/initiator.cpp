@@ -22,6 +22,8 @@ multichap_status apply(multichap_initiator* ini, ChapInitiatorConfig candidate,
   auto shared = std::make_shared<const ChapInitiatorConfig>(copy_config(candidate));
   auto machine = ChapInitiator::create(shared, ini->backend);
   if (!machine) return fail(ini->error, machine.error());
+  // A narrowed offer outlives new credentials (the target did not change); not new algorithms.
+  if (ini->plan && !(*machine)->set_offer(ini->plan->current())) ini->plan.reset();
   ini->config = std::move(candidate);
   ini->has_credentials = true;
   ini->machine = std::move(machine).value();
@@ -88,7 +90,11 @@ multichap_status multichap_initiator_set_algorithms(multichap_initiator* ini, co
     candidate.policy.algorithms = std::move(algs);
     auto valid = multichap::validate_policy(candidate.policy);
     if (!valid) return fail(ini->error, valid.error());
-    return apply(ini, std::move(candidate), ini->has_credentials);
+    auto plan = std::move(ini->plan);
+    ini->plan.reset();
+    const multichap_status s2 = apply(ini, std::move(candidate), ini->has_credentials);
+    if (s2 != MULTICHAP_OK) ini->plan = std::move(plan);  // nothing changed
+    return s2;
   });
 }
 
@@ -106,6 +112,9 @@ void multichap_initiator_rewind(multichap_initiator* ini) {
   ini->pending = PendingStep<ChapInitiator>{};
   if (ini->machine) ini->machine->reset();
   ini->broken = false;
+  ini->sent_offer = false;
+  ini->sent_response = false;
+  ini->saw_reject = false;
 }
 
 multichap_status multichap_initiator_step(multichap_initiator* ini, const char* in, size_t in_len,
@@ -123,9 +132,65 @@ multichap_status multichap_initiator_step(multichap_initiator* ini, const char* 
       return fail(ini->error, MULTICHAP_ERR_USAGE,
                   "CHAP exchange already failed; rewind before reuse");
     }
-    return run_step(ini->machine, ini->pending, ini->broken, ini->error, in, in_len, out, out_cap,
-                    out_len, [](const ChapInitiator&) { return KeyList{}; });
+    if (auto keys = auth_keys(in, in_len); keys) {
+      const std::string* a = keys->find("CHAP_A");
+      if (a != nullptr && *a == "Reject") ini->saw_reject = true;
+    }
+    const multichap_status s =
+        run_step(ini->machine, ini->pending, ini->broken, ini->error, in, in_len, out, out_cap,
+                 out_len, [](const ChapInitiator&) { return KeyList{}; });
+    if (s == MULTICHAP_OK) {
+      // What this output says, for the offer fallback: it carries CHAP_A exactly when the machine
+      // now waits for the challenge, CHAP_R exactly when it has responded.
+      const auto state = ini->machine->state();
+      ini->sent_offer = state == ChapInitiator::State::await_challenge;
+      if (state == ChapInitiator::State::responded) ini->sent_response = true;
+    }
+    return s;
   });
+}
+
+size_t multichap_initiator_offer(const multichap_initiator* ini, int* chap_a, size_t cap) {
+  if (ini == nullptr || !ini->machine) return 0;
+  const auto& offer = ini->machine->offer();
+  for (std::size_t i = 0; i < offer.size() && i < cap && chap_a != nullptr; ++i) {
+    chap_a[i] = chap_a_of(offer[i]);
+  }
+  return offer.size();
+}
+
+int multichap_initiator_login_failed(multichap_initiator* ini, int login_status) {
+  if (ini == nullptr || !ini->machine) return 0;
+  try {
+    using multichap::OfferRefusal;
+    OfferRefusal refusal = OfferRefusal::none;
+    const bool redirect = login_status >= 0 && (login_status >> 8) == 1;
+    if (redirect || ini->saw_reject) {
+      refusal = OfferRefusal::none;
+    } else if (ini->sent_offer) {
+      refusal = OfferRefusal::after_offer;  // any failure, or silence, right after CHAP_A
+    } else if (ini->sent_response && login_status == 0x0200 &&
+               ini->machine->algorithm() == Algorithm::sha256) {
+      refusal = OfferRefusal::sha256_as_7;
+    }
+    if (refusal == OfferRefusal::none) return 0;
+    if (!ini->plan) {
+      ini->plan.emplace(ini->machine->usable());
+      (void)ini->plan->start_from(ini->machine->offer());
+    }
+    const auto narrower = ini->plan->next(refusal);
+    if (!narrower) {
+      fail(ini->error, MULTICHAP_ERR_POLICY,
+           "the target refused every offer within the allowed algorithms");
+      return 0;
+    }
+    multichap_initiator_rewind(ini);
+    if (!ini->machine->set_offer(*narrower)) return 0;  // cannot happen: a subset of usable()
+    return 1;
+  } catch (...) {
+    fail(ini->error, MULTICHAP_ERR_INTERNAL, "out of memory");
+    return 0;
+  }
 }
 
 multichap_state multichap_initiator_state(const multichap_initiator* ini) {

@@ -119,7 +119,9 @@ multichap_status multichap_target_config_set_lookup(multichap_target_config* cfg
   return guarded(cfg->error, [&] {
     ChapTargetConfig candidate = copy_config(*cfg->config);
     candidate.provider = fn == nullptr ? nullptr : std::make_shared<CallbackProvider>(fn, ctx);
-    return commit(cfg, std::move(candidate));
+    const multichap_status s = commit(cfg, std::move(candidate));
+    cfg->lookup = fn;
+    return s;
   });
 }
 
@@ -205,11 +207,24 @@ multichap_status multichap_target_login_new(const multichap_target_config* cfg,
     }
     if (!cfg->valid) return fail(t_last_error, cfg->invalid);
     auto login = std::make_unique<multichap_target_login>();
+    login->lookup = cfg->lookup;
     login->machine = std::make_unique<ChapTarget>(cfg->valid);
     login->machine->set_login_context(initiator_name, std::string(), false);
     *out = login.release();
     return MULTICHAP_OK;
   });
+}
+
+multichap_status multichap_target_login_set_lookup_context(multichap_target_login* login,
+                                                           void* ctx) {
+  if (login == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "login is NULL");
+  if (login->stepped) {
+    return fail(login->error, MULTICHAP_ERR_USAGE,
+                "the lookup context must be set before the first step");
+  }
+  login->lookup_ctx = ctx;
+  login->own_lookup_ctx = true;
+  return MULTICHAP_OK;
 }
 
 multichap_status multichap_target_login_step(multichap_target_login* login, const char* in,
@@ -222,6 +237,20 @@ multichap_status multichap_target_login_step(multichap_target_login* login, cons
     *out_len = 0;
     if (login->broken) {
       return fail(login->error, MULTICHAP_ERR_USAGE, "CHAP exchange already failed");
+    }
+    login->stepped = true;
+    const bool retry = login->pending.machine &&
+                       login->pending.input == std::string_view(in == nullptr ? "" : in, in_len);
+    if (login->own_lookup_ctx && login->lookup != nullptr && !retry) {
+      // This login's context instead of the configuration's: the lookup runs here, and the
+      // machine takes its answer instead of asking the configured provider.
+      if (auto keys = auth_keys(in, in_len); keys) {
+        if (auto chap_n = login->machine->needs_lookup(*keys)) {
+          const CallbackProvider provider(login->lookup, login->lookup_ctx);
+          auto found = provider.find_secret(login->machine->account_query(*chap_n));
+          login->machine->supply_secret(*chap_n, std::move(found));
+        }
+      }
     }
     return run_step(login->machine, login->pending, login->broken, login->error, in, in_len, out,
                     out_cap, out_len,

@@ -819,6 +819,212 @@ static void* login_thread(void* varg) {
   return NULL;
 }
 
+/* ---- offer fallback and per-login lookup context ------------------------------------------ */
+
+static size_t offer_of(const multichap_initiator* ini, int* out) {
+  size_t n = multichap_initiator_offer(ini, out, 4);
+  CHECK(n <= 4);
+  return n;
+}
+
+/* Drives ini up to its CHAP_A request (AuthMethod=CHAP answered by hand); returns the CHAP_A
+ * value it sent in chap_a_sent. */
+static void offer_round(multichap_initiator* ini, char* chap_a_sent, size_t cap) {
+  char out[kBuf];
+  size_t n = 0;
+  static const char kAuthChap[] = "AuthMethod=CHAP";
+  CHECK_STATUS(multichap_initiator_step(ini, NULL, 0, out, sizeof out, &n), MULTICHAP_OK);
+  CHECK_STATUS(multichap_initiator_step(ini, kAuthChap, sizeof kAuthChap, out, sizeof out, &n),
+               MULTICHAP_OK);
+  CHECK(find_key(out, n, "CHAP_A", chap_a_sent, cap));
+}
+
+static void test_offer_fallback(const multichap_backend* b) {
+  multichap_initiator* ini;
+  char sent[64], out[kBuf];
+  int offer[4];
+  size_t n, i;
+  int all = 1;
+  for (i = 5; i <= 8; ++i) all = all && multichap_backend_supports(b, (int)i);
+  if (!all) return; /* the plan below assumes the four algorithms */
+
+  ini = new_initiator(b, 0, NULL, 0);
+  n = offer_of(ini, offer);
+  CHECK(n == 4 && offer[0] == 8 && offer[1] == 7 && offer[2] == 6 && offer[3] == 5);
+  /* Not about the offer: nothing sent yet, a redirect, a closed connection before CHAP_A. */
+  CHECK(multichap_initiator_login_failed(ini, 0x0201) == 0);
+  offer_round(ini, sent, sizeof sent);
+  CHECK(strcmp(sent, "8,7,6,5") == 0);
+  CHECK(multichap_initiator_login_failed(ini, 0x0101) == 0); /* redirect */
+  /* Old LIO fails a list right after it: one algorithm at a time, in preference order. */
+  CHECK(multichap_initiator_login_failed(ini, 0x0201) == 1);
+  CHECK(offer_of(ini, offer) == 1 && offer[0] == 8);
+  offer_round(ini, sent, sizeof sent);
+  CHECK(strcmp(sent, "8") == 0);
+  CHECK(multichap_initiator_login_failed(ini, -1) == 1); /* closed after CHAP_A=8 */
+  CHECK(offer_of(ini, offer) == 1 && offer[0] == 7);
+  /* The narrowed offer stays across rewinds and new credentials. */
+  multichap_initiator_rewind(ini);
+  CHECK_STATUS(multichap_initiator_set_credentials(ini, kChapN, kInitiatorSecret,
+                                                   SECRET_LEN(kInitiatorSecret)),
+               MULTICHAP_OK);
+  CHECK(offer_of(ini, offer) == 1 && offer[0] == 7);
+  offer_round(ini, sent, sizeof sent);
+  CHECK(strcmp(sent, "7") == 0);
+  CHECK(multichap_initiator_login_failed(ini, 0x0200) == 1);
+  offer_round(ini, sent, sizeof sent);
+  CHECK(strcmp(sent, "6") == 0);
+  CHECK(multichap_initiator_login_failed(ini, 0x0201) == 1);
+  offer_round(ini, sent, sizeof sent);
+  CHECK(strcmp(sent, "5") == 0);
+  /* Every single value tried once: the plan ends. */
+  CHECK(multichap_initiator_login_failed(ini, 0x0201) == 0);
+  CHECK(strlen(multichap_initiator_error(ini)) > 0);
+  /* set_algorithms starts again from the full allowed list. */
+  CHECK_STATUS(multichap_initiator_set_algorithms(ini, kAllAlgorithms, 4), MULTICHAP_OK);
+  CHECK(offer_of(ini, offer) == 4);
+  multichap_initiator_free(ini);
+
+  /* tgt numbers SHA-1 as 7: it takes our CHAP_A=7, gets a SHA-256 response and answers 0x0200.
+   * SHA-256 is dropped from the list; a wrong secret (0x0201 after CHAP_R) is not an offer
+   * problem. */
+  {
+    static const char kChallenge[] =
+        "CHAP_A=7\0CHAP_I=3\0CHAP_C=0x00112233445566778899aabbccddeeff";
+    char r[256];
+    ini = new_initiator(b, 0, NULL, 0);
+    offer_round(ini, sent, sizeof sent);
+    CHECK_STATUS(multichap_initiator_step(ini, kChallenge, sizeof kChallenge, out, sizeof out, &n),
+                 MULTICHAP_OK);
+    CHECK(find_key(out, n, "CHAP_R", r, sizeof r) && strlen(r) == 2 + 64);
+    CHECK(multichap_initiator_login_failed(ini, 0x0201) == 0); /* wrong secret: no fallback */
+    CHECK(multichap_initiator_login_failed(ini, 0x0200) == 1);
+    CHECK(offer_of(ini, offer) == 3 && offer[0] == 8 && offer[1] == 6 && offer[2] == 5);
+    offer_round(ini, sent, sizeof sent);
+    CHECK(strcmp(sent, "8,6,5") == 0);
+    multichap_initiator_free(ini);
+  }
+  /* CHAP_A=Reject is a target that read our whole list: no narrower offer helps. */
+  {
+    static const char kReject[] = "CHAP_A=Reject";
+    ini = new_initiator(b, 0, NULL, 0);
+    offer_round(ini, sent, sizeof sent);
+    CHECK(multichap_initiator_step(ini, kReject, sizeof kReject, out, sizeof out, &n) !=
+          MULTICHAP_OK);
+    CHECK(multichap_initiator_login_failed(ini, 0x0201) == 0);
+    CHECK(offer_of(ini, offer) == 4);
+    multichap_initiator_free(ini);
+  }
+  /* End to end against our target that only knows SHA-1, as a stand-in for one that fails lists:
+   * a narrowed single-value offer settles on the allowed algorithm and the login succeeds. */
+  {
+    static const int kSha1 = 6;
+    multichap_target_config* cfg = new_config(b, 0, &kSha1, 1);
+    multichap_target_login* login;
+    outcome o;
+    ini = new_initiator(b, 0, NULL, 0);
+    offer_round(ini, sent, sizeof sent);
+    CHECK(multichap_initiator_login_failed(ini, 0x0201) == 1); /* -> 8 */
+    offer_round(ini, sent, sizeof sent);
+    CHECK(multichap_initiator_login_failed(ini, 0x0201) == 1); /* -> 7 */
+    offer_round(ini, sent, sizeof sent);
+    CHECK(multichap_initiator_login_failed(ini, 0x0201) == 1); /* -> 6 */
+    multichap_initiator_rewind(ini);
+    login = new_login(cfg);
+    o = run_exchange(ini, login);
+    CHECK_STATUS(o.initiator_status, MULTICHAP_OK);
+    CHECK_STATUS(o.target_status, MULTICHAP_OK);
+    CHECK(multichap_initiator_algorithm(ini) == 6);
+    multichap_target_login_free(login);
+    multichap_target_config_free(cfg);
+    multichap_initiator_free(ini);
+  }
+  /* NULL and an initiator without credentials */
+  CHECK(multichap_initiator_login_failed(NULL, 0x0201) == 0);
+  CHECK(multichap_initiator_offer(NULL, offer, 4) == 0);
+  CHECK_STATUS(multichap_initiator_new(b, &ini), MULTICHAP_OK);
+  CHECK(multichap_initiator_offer(ini, offer, 4) == 0);
+  CHECK(multichap_initiator_login_failed(ini, 0x0201) == 0);
+  multichap_initiator_free(ini);
+}
+
+/* Per-login lookup context: one configuration, a callback that answers from the ctx it gets. */
+typedef struct {
+  const char* chap_n;
+  const unsigned char* secret;
+  size_t len;
+  int calls;
+} per_target_accounts;
+
+static multichap_status lookup_from_ctx(void* ctx, const char* chap_n, const char* initiator_name,
+                                        unsigned char* secret, size_t cap, size_t* len) {
+  per_target_accounts* acc = (per_target_accounts*)ctx;
+  (void)initiator_name;
+  if (acc == NULL) return MULTICHAP_ERR_AUTHENTICATION;
+  acc->calls++;
+  if (strcmp(chap_n, acc->chap_n) != 0) return MULTICHAP_ERR_AUTHENTICATION;
+  if (cap < acc->len) {
+    *len = acc->len;
+    return MULTICHAP_ERR_BUFFER_TOO_SMALL;
+  }
+  memcpy(secret, acc->secret, acc->len);
+  *len = acc->len;
+  return MULTICHAP_OK;
+}
+
+static void test_lookup_context(const multichap_backend* b) {
+  static const unsigned char kOther[] = "another-secret-of-tgt-9";
+  per_target_accounts knows = {kChapN, kInitiatorSecret, SECRET_LEN(kInitiatorSecret), 0};
+  per_target_accounts other = {kChapN, kOther, SECRET_LEN(kOther), 0};
+  per_target_accounts stranger = {"someone-else", kInitiatorSecret, SECRET_LEN(kInitiatorSecret),
+                                  0};
+  multichap_target_config* cfg = NULL;
+  multichap_target_login* login;
+  multichap_initiator* ini;
+  outcome o;
+  CHECK_STATUS(multichap_target_config_new(b, &cfg), MULTICHAP_OK);
+  CHECK_STATUS(multichap_target_config_set_lookup(cfg, lookup_from_ctx, NULL), MULTICHAP_OK);
+
+  /* The configuration's ctx (NULL): no account. */
+  ini = new_initiator(b, 0, NULL, 0);
+  login = new_login(cfg);
+  o = run_exchange(ini, login);
+  CHECK_STATUS(o.target_status, MULTICHAP_ERR_AUTHENTICATION);
+  multichap_target_login_free(login);
+
+  /* Each login's own ctx decides. */
+  multichap_initiator_rewind(ini);
+  login = new_login(cfg);
+  CHECK_STATUS(multichap_target_login_set_lookup_context(login, &knows), MULTICHAP_OK);
+  o = run_exchange(ini, login);
+  CHECK_STATUS(o.target_status, MULTICHAP_OK);
+  CHECK_STATUS(o.initiator_status, MULTICHAP_OK);
+  CHECK(knows.calls >= 1);
+  CHECK(strcmp(multichap_target_login_peer(login), kChapN) == 0);
+  /* Too late once stepped. */
+  CHECK_STATUS(multichap_target_login_set_lookup_context(login, &other), MULTICHAP_ERR_USAGE);
+  multichap_target_login_free(login);
+
+  multichap_initiator_rewind(ini);
+  login = new_login(cfg);
+  CHECK_STATUS(multichap_target_login_set_lookup_context(login, &other), MULTICHAP_OK);
+  o = run_exchange(ini, login);
+  CHECK_STATUS(o.target_status, MULTICHAP_ERR_AUTHENTICATION); /* other secret */
+  CHECK(other.calls >= 1);
+  multichap_target_login_free(login);
+
+  multichap_initiator_rewind(ini);
+  login = new_login(cfg);
+  CHECK_STATUS(multichap_target_login_set_lookup_context(login, &stranger), MULTICHAP_OK);
+  o = run_exchange(ini, login);
+  CHECK_STATUS(o.target_status, MULTICHAP_ERR_AUTHENTICATION); /* no such account */
+  multichap_target_login_free(login);
+  CHECK_STATUS(multichap_target_login_set_lookup_context(NULL, &knows), MULTICHAP_ERR_USAGE);
+
+  multichap_initiator_free(ini);
+  multichap_target_config_free(cfg);
+}
+
 static void test_threads(const multichap_backend* b) {
   multichap_target_config* cfg = new_config(b, 1, NULL, 0);
   pthread_t threads[4];
@@ -892,6 +1098,8 @@ int main(int argc, char** argv) {
     test_negotiation_failures(b);
     test_reflection(b);
     test_lookup(b);
+    test_offer_fallback(b);
+    test_lookup_context(b);
     test_threads(b);
   }
   printf("%d passed, %d failed\n", g_passed, g_failed);

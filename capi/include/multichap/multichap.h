@@ -264,8 +264,8 @@ MULTICHAP_API multichap_status multichap_target_login_new(const multichap_target
 /* The ctx this login passes to the configuration's lookup callback instead of the one given to
  * multichap_target_config_set_lookup(): a single-threaded target on an event loop (tgt) passes
  * its connection, whose target decides which accounts apply. Before the first step. */
-MULTICHAP_API multichap_status multichap_target_login_set_lookup_context(
-    multichap_target_login* login, void* ctx);
+MULTICHAP_API multichap_status
+multichap_target_login_set_lookup_context(multichap_target_login* login, void* ctx);
 /* One step: the security-stage data of a login request in, the keys to answer with out. On
  * failure the keys due with it (AuthMethod=Reject, CHAP_A=Reject, or none) are in out and the
  * engine answers with status 0x0201. */
