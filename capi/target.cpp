@@ -227,6 +227,51 @@ multichap_status multichap_target_login_set_lookup_context(multichap_target_logi
   return MULTICHAP_OK;
 }
 
+multichap_status multichap_target_login_pending_lookup(const multichap_target_login* login,
+                                                       const char* in, size_t in_len, char* chap_n,
+                                                       size_t cap, size_t* len) {
+  if (login == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "login is NULL");
+  return guarded(t_last_error, [&] {
+    if (len == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "len must not be NULL");
+    *len = 0;
+    if ((in == nullptr && in_len != 0) || (chap_n == nullptr && cap != 0)) {
+      return fail(t_last_error, MULTICHAP_ERR_USAGE, "in or chap_n is NULL");
+    }
+    if (login->broken) return MULTICHAP_OK;
+    auto keys = auth_keys(in, in_len);
+    if (!keys) return MULTICHAP_OK;  // step() reports the malformed text
+    const auto name = login->machine->needs_lookup(*keys);
+    if (!name) return MULTICHAP_OK;
+    if (cap < name->size() + 1) {
+      *len = name->size() + 1;
+      return fail(t_last_error, MULTICHAP_ERR_BUFFER_TOO_SMALL,
+                  "the CHAP_N needs " + std::to_string(name->size() + 1) + " bytes");
+    }
+    std::memcpy(chap_n, name->c_str(), name->size() + 1);
+    *len = name->size();
+    return MULTICHAP_OK;
+  });
+}
+
+multichap_status multichap_target_login_supply_secret(multichap_target_login* login,
+                                                      const char* chap_n,
+                                                      const unsigned char* secret, size_t len) {
+  if (login == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "login is NULL");
+  return guarded(login->error, [&] {
+    if (!valid_name(chap_n, login->error, "CHAP_N")) return MULTICHAP_ERR_USAGE;
+    if ((secret == nullptr) != (len == 0)) {
+      return fail(login->error, MULTICHAP_ERR_USAGE,
+                  "a secret is a non-NULL buffer of at least one byte, or NULL with length 0 for "
+                  "no such account");
+    }
+    std::optional<Secret> found;
+    if (secret != nullptr) found = Secret::from_bytes(ByteView(secret, len));
+    login->machine->supply_secret(chap_n,
+                                  multichap::Result<std::optional<Secret>>(std::move(found)));
+    return MULTICHAP_OK;
+  });
+}
+
 multichap_status multichap_target_login_step(multichap_target_login* login, const char* in,
                                              size_t in_len, char* out, size_t out_cap,
                                              size_t* out_len) {

@@ -1025,6 +1025,98 @@ static void test_lookup_context(const multichap_backend* b) {
   multichap_target_config_free(cfg);
 }
 
+/* Lookups made elsewhere (an event loop with a remote store): the callback is never called. */
+static int g_refusing_calls;
+static multichap_status refusing_lookup(void* ctx, const char* chap_n, const char* initiator_name,
+                                        unsigned char* secret, size_t cap, size_t* len) {
+  (void)ctx, (void)chap_n, (void)initiator_name, (void)secret, (void)cap, (void)len;
+  g_refusing_calls++;
+  return MULTICHAP_ERR_INTERNAL;
+}
+
+/* One exchange where every lookup is answered through pending_lookup/supply_secret with secret
+ * (NULL: no such account). Returns the target's last status. */
+static multichap_status exchange_supplied(multichap_initiator* ini, multichap_target_login* login,
+                                          const unsigned char* secret, size_t secret_len,
+                                          int* lookups) {
+  char to_target[kBuf], to_initiator[kBuf], name[256];
+  size_t n_t = 0, n_i = 0, len = 0;
+  int round;
+  multichap_status s;
+  CHECK_STATUS(multichap_initiator_step(ini, NULL, 0, to_target, kBuf, &n_t), MULTICHAP_OK);
+  for (round = 0; round < 8; ++round) {
+    CHECK_STATUS(
+        multichap_target_login_pending_lookup(login, to_target, n_t, name, sizeof name, &len),
+        MULTICHAP_OK);
+    if (len > 0) {
+      char small[2];
+      size_t need = 0;
+      ++*lookups;
+      CHECK(strcmp(name, kChapN) == 0 && len == strlen(kChapN));
+      CHECK_STATUS(
+          multichap_target_login_pending_lookup(login, to_target, n_t, small, sizeof small, &need),
+          MULTICHAP_ERR_BUFFER_TOO_SMALL);
+      CHECK(need == strlen(kChapN) + 1);
+      CHECK_STATUS(multichap_target_login_supply_secret(login, name, secret, secret_len),
+                   MULTICHAP_OK);
+    }
+    s = multichap_target_login_step(login, to_target, n_t, to_initiator, kBuf, &n_i);
+    if (s != MULTICHAP_OK) return s;
+    if (multichap_target_login_state(login) == MULTICHAP_SUCCEEDED) return s;
+    CHECK_STATUS(multichap_initiator_step(ini, to_initiator, n_i, to_target, kBuf, &n_t),
+                 MULTICHAP_OK);
+  }
+  return MULTICHAP_ERR_INTERNAL;
+}
+
+static void test_supplied_lookup(const multichap_backend* b) {
+  multichap_target_config* cfg = NULL;
+  multichap_target_login* login;
+  multichap_initiator* ini = new_initiator(b, 0, NULL, 0);
+  static const unsigned char kWrong[] = "not-the-initiators-secret";
+  int lookups = 0;
+  size_t len = 99;
+  CHECK_STATUS(multichap_target_config_new(b, &cfg), MULTICHAP_OK);
+  CHECK_STATUS(multichap_target_config_set_lookup(cfg, refusing_lookup, NULL), MULTICHAP_OK);
+  g_refusing_calls = 0;
+
+  login = new_login(cfg);
+  CHECK_STATUS(
+      exchange_supplied(ini, login, kInitiatorSecret, SECRET_LEN(kInitiatorSecret), &lookups),
+      MULTICHAP_OK);
+  CHECK(lookups == 1);
+  CHECK(strcmp(multichap_target_login_peer(login), kChapN) == 0);
+  /* After success nothing is pending. */
+  CHECK_STATUS(multichap_target_login_pending_lookup(login, NULL, 0, NULL, 0, &len), MULTICHAP_OK);
+  CHECK(len == 0);
+  multichap_target_login_free(login);
+
+  multichap_initiator_rewind(ini);
+  login = new_login(cfg);
+  CHECK_STATUS(exchange_supplied(ini, login, NULL, 0, &lookups), MULTICHAP_ERR_AUTHENTICATION);
+  CHECK(strstr(multichap_target_login_error(login), "unknown") != NULL);
+  multichap_target_login_free(login);
+
+  multichap_initiator_rewind(ini);
+  login = new_login(cfg);
+  CHECK_STATUS(exchange_supplied(ini, login, kWrong, SECRET_LEN(kWrong), &lookups),
+               MULTICHAP_ERR_AUTHENTICATION);
+  multichap_target_login_free(login);
+  CHECK(lookups == 3);
+  CHECK(g_refusing_calls == 0); /* the callback was never asked */
+
+  /* Arguments */
+  login = new_login(cfg);
+  CHECK_STATUS(multichap_target_login_supply_secret(login, kChapN, NULL, 4), MULTICHAP_ERR_USAGE);
+  CHECK_STATUS(multichap_target_login_supply_secret(login, NULL, kWrong, 4), MULTICHAP_ERR_USAGE);
+  CHECK_STATUS(multichap_target_login_pending_lookup(login, NULL, 0, NULL, 0, NULL),
+               MULTICHAP_ERR_USAGE);
+  CHECK_STATUS(multichap_target_login_supply_secret(NULL, kChapN, kWrong, 4), MULTICHAP_ERR_USAGE);
+  multichap_target_login_free(login);
+  multichap_target_config_free(cfg);
+  multichap_initiator_free(ini);
+}
+
 static void test_threads(const multichap_backend* b) {
   multichap_target_config* cfg = new_config(b, 1, NULL, 0);
   pthread_t threads[4];
@@ -1100,6 +1192,7 @@ int main(int argc, char** argv) {
     test_lookup(b);
     test_offer_fallback(b);
     test_lookup_context(b);
+    test_supplied_lookup(b);
     test_threads(b);
   }
   printf("%d passed, %d failed\n", g_passed, g_failed);

@@ -266,6 +266,23 @@ MULTICHAP_API multichap_status multichap_target_login_new(const multichap_target
  * its connection, whose target decides which accounts apply. Before the first step. */
 MULTICHAP_API multichap_status
 multichap_target_login_set_lookup_context(multichap_target_login* login, void* ctx);
+/* For a target on an event loop whose account store must not be asked on the loop's thread (a
+ * remote store): whether multichap_target_login_step() with this in would call the lookup
+ * callback. When it would, writes the CHAP_N to look up into chap_n (NUL-terminated) and its
+ * length into *len; *len is 0 when no lookup is needed (an added account, a step before the
+ * response, or text that step() will refuse). chap_n too small: MULTICHAP_ERR_BUFFER_TOO_SMALL
+ * with the size needed (NUL included) in *len. Changes nothing. */
+MULTICHAP_API multichap_status
+multichap_target_login_pending_lookup(const multichap_target_login* login, const char* in,
+                                      size_t in_len, char* chap_n, size_t cap, size_t* len);
+/* The answer of a lookup made elsewhere for chap_n: its secret, or no such account (secret NULL,
+ * len 0). The next step with a response from chap_n takes it instead of calling the lookup
+ * callback (which must still be configured: it may simply refuse). The secret is copied (and
+ * wiped when used or replaced); checked as a looked-up secret is. */
+MULTICHAP_API multichap_status multichap_target_login_supply_secret(multichap_target_login* login,
+                                                                    const char* chap_n,
+                                                                    const unsigned char* secret,
+                                                                    size_t len);
 /* One step: the security-stage data of a login request in, the keys to answer with out. On
  * failure the keys due with it (AuthMethod=Reject, CHAP_A=Reject, or none) are in out and the
  * engine answers with status 0x0201. */
