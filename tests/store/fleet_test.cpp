@@ -9,11 +9,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -236,7 +238,7 @@ class Fleet : public ::testing::Test {
   // Starts the cluster and n targets with extra lines in their [store] and [defence] tables.
   void start(std::size_t members, const std::string& store_extra = "",
              const std::string& defence = "", const std::optional<EtcdCluster::Tls>& tls = {},
-             std::size_t targets = 3) {
+             std::size_t targets = 3, const std::vector<std::string>& serve_args = {}) {
     std::string why;
     ASSERT_TRUE(m_etcd.start(members, why, tls)) << why;
     std::string eps;
@@ -248,7 +250,9 @@ class Fleet : public ::testing::Test {
     m_config = config;
     for (std::size_t i = 0; i < targets; ++i) {
       m_serves.push_back(std::make_unique<Serve>(m_dir));
-      ASSERT_TRUE(m_serves.back()->start({"--config", config}, {}, why)) << why;
+      std::vector<std::string> args = {"--config", config};
+      args.insert(args.end(), serve_args.begin(), serve_args.end());
+      ASSERT_TRUE(m_serves.back()->start(args, {}, why)) << why;
     }
   }
 
@@ -559,3 +563,102 @@ TEST_F(Fleet, TlsClientCertificatesAndEtcdAuthWithAReadOnlyRoleForTargets) {
 }
 
 }  // namespace
+
+// The benchmark of README "Running a fleet" (skipped unless MULTICHAP_FLEET_BENCH=1): one run
+// measures logins/s and p99 against a target on the store and one on a TOML file, alternating
+// in rounds on the same machine, then the latency of a failed login while the store counts.
+namespace {
+
+struct Rate {
+  double per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+Rate measure(std::uint16_t port, const std::string& user, const std::string& secret, int logins,
+             int threads, int expect) {
+  std::vector<double> ms;
+  std::mutex mutex;
+  std::atomic<int> bad{0};
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      std::vector<double> mine;
+      for (int i = 0; i < logins / threads; ++i) {
+        const auto a = std::chrono::steady_clock::now();
+        if (login(port, user, secret) != expect) ++bad;
+        mine.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a)
+                .count());
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      ms.insert(ms.end(), mine.begin(), mine.end());
+    });
+  }
+  for (auto& th : pool) th.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(bad.load(), 0);
+  std::sort(ms.begin(), ms.end());
+  Rate r;
+  r.per_second = static_cast<double>(ms.size()) / seconds;
+  r.p50_ms = ms[ms.size() / 2];
+  r.p99_ms = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+  return r;
+}
+
+}  // namespace
+
+TEST_F(Fleet, BenchEtcdStoreAgainstTomlStore) {
+  if (std::getenv("MULTICHAP_FLEET_BENCH") == nullptr) GTEST_SKIP() << "MULTICHAP_FLEET_BENCH=1";
+  // No delay for failures (base_delay_ms = 0) so the failed rows show the cost of counting.
+  start(3, "", "base_delay_ms = 0\nlockout_failures = 1000000\nsource_lockout_failures = 1000000",
+        {}, 1, {"--quiet"});  // both targets --quiet: no line per login
+  put_account("alice", "alice-secret-0001");
+  ASSERT_EQ(store({"put-target", kDisk, "--accounts", "alice"}).exit_code, 0);
+  ASSERT_TRUE(everywhere_within(Millis(2000), [](std::uint16_t port) {
+    return login(port, "alice", "alice-secret-0001") == 0;
+  }));
+  write_file(m_dir.file("alice.secret"), "alice-secret-0001");
+  const std::string toml = m_dir.file("toml.toml");
+  write_file(toml,
+             "listen = \"127.0.0.1:0\"\n[limits]\nthreads = 1\n[defence]\nbase_delay_ms = "
+             "0\nlockout_failures = 1000000\nsource_lockout_failures = 1000000\n"
+             "[accounts.alice]\nsecret_file = \"alice.secret\"\n[[targets]]\nname = \"" +
+                 kDisk + "\"\ninitiators = \"all\"\naccounts = [\"alice\"]\n");
+  Serve local(m_dir);
+  std::string why;
+  ASSERT_TRUE(local.start({"--config", toml, "--quiet"}, {}, why)) << why;
+  const int n = std::getenv("MULTICHAP_FLEET_BENCH_LOGINS") != nullptr
+                    ? std::atoi(std::getenv("MULTICHAP_FLEET_BENCH_LOGINS"))
+                    : 2000;
+  for (const int threads : {1, 4}) {
+    Rate etcd_ok, toml_ok;
+    // Alternating rounds, medians of three: both see the same machine state.
+    std::vector<Rate> e, t;
+    for (int round = 0; round < 3; ++round) {
+      e.push_back(measure(m_serves[0]->port(), "alice", "alice-secret-0001", n / 3, threads, 0));
+      t.push_back(measure(local.port(), "alice", "alice-secret-0001", n / 3, threads, 0));
+    }
+    const auto median = [](std::vector<Rate> v) {
+      std::sort(v.begin(), v.end(),
+                [](const Rate& a, const Rate& b) { return a.per_second < b.per_second; });
+      return v[1];
+    };
+    etcd_ok = median(e);
+    toml_ok = median(t);
+    std::printf(
+        "success, %d thread(s): etcd %.0f logins/s p50 %.2f ms p99 %.2f ms | toml %.0f "
+        "logins/s p50 %.2f ms p99 %.2f ms | etcd/toml %.3f\n",
+        threads, etcd_ok.per_second, etcd_ok.p50_ms, etcd_ok.p99_ms, toml_ok.per_second,
+        toml_ok.p50_ms, toml_ok.p99_ms, etcd_ok.per_second / toml_ok.per_second);
+  }
+  const Rate etcd_bad = measure(m_serves[0]->port(), "alice", "wrong-secret-001", 300, 1, 0x0201);
+  const Rate toml_bad = measure(local.port(), "alice", "wrong-secret-001", 300, 1, 0x0201);
+  std::printf(
+      "failed login, 1 thread: etcd (counted in the store) p50 %.2f ms p99 %.2f ms | toml "
+      "(local counters) p50 %.2f ms p99 %.2f ms\n",
+      etcd_bad.p50_ms, etcd_bad.p99_ms, toml_bad.p50_ms, toml_bad.p99_ms);
+  (void)local.stop();
+}
