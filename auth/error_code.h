@@ -186,7 +186,13 @@
   X(file_unreadable)         /* a configuration file cannot be read */                            \
   X(config_syntax)           /* a configuration file does not parse */                            \
   X(config_invalid)          /* a configuration file's key or value is not usable */              \
-  X(secret_file_permissions) /* a secret file others can read */
+  X(secret_file_permissions) /* a secret file others can read */                                  \
+  /* the fleet's account store on etcd (store/) */                                                \
+  X(store_unreachable)   /* no store endpoint answered within its deadline */                     \
+  X(store_refused)       /* the store answered with an error (permission, auth, bad request) */   \
+  X(store_value_invalid) /* a value in the store is not what its key must hold */                 \
+  X(store_stale)         /* no contact with the store for longer than max_stale */                \
+  X(envelope_invalid)    /* a sealed secret that does not open (wrong key, swapped, corrupt) */
 
 namespace multichap {
 

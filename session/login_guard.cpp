@@ -24,8 +24,9 @@ bool LoginGuard::is_locked(const Table& table, const std::string& key,
 
 bool LoginGuard::locked(std::string_view source, std::string_view chap_n, Clock::time_point now) {
   if (!m_policy.enabled) return false;
+  const bool fleet = m_shared && m_shared->locked(source, chap_n, now);
   std::lock_guard<std::mutex> lock(m_mutex);
-  const bool is = is_locked(m_sources, std::string(source), now) ||
+  const bool is = fleet || is_locked(m_sources, std::string(source), now) ||
                   is_locked(m_pairs, pair_key(source, chap_n), now);
   if (is) ++m_counters.refused_locked;
   return is;
@@ -81,6 +82,11 @@ LoginGuard::Failure LoginGuard::failed(std::string_view source, std::string_view
                                        Clock::time_point now) {
   Failure out;
   if (!m_policy.enabled) return out;
+  // Asked outside the mutex: it never blocks, but it has a lock of its own.
+  const SharedLoginGuard::Counts fleet =
+      m_shared ? m_shared->failed(source, chap_n, now) : SharedLoginGuard::Counts{};
+  const bool fleet_locked =
+      m_shared && (fleet.new_lockout || m_shared->locked(source, chap_n, now));
   std::lock_guard<std::mutex> lock(m_mutex);
   ++m_counters.failures;
   Entry& pair = touch(m_pairs, pair_key(source, chap_n), now);
@@ -96,12 +102,17 @@ LoginGuard::Failure LoginGuard::failed(std::string_view source, std::string_view
     out.what = source_lockout ? "source " + std::string(source)
                               : "CHAP_N '" + std::string(chap_n.substr(0, 64)) + "' from " +
                                     std::string(source);
+  } else if (fleet.new_lockout) {
+    ++m_counters.lockouts;
+    out.new_lockout = true;
+    out.what = "fleet-wide " + fleet.what;
   }
-  if (pair_locked || source_locked) {
+  if (pair_locked || source_locked || fleet_locked) {
     out.delay = m_policy.max_delay;
   } else {
-    // base * 2^(k-1), capped; the shift is bounded so it cannot overflow.
-    const std::uint32_t k = std::max(pair_failures, src.failures);
+    // base * 2^(k-1), capped; the shift is bounded so it cannot overflow. k is the larger of the
+    // local and the fleet-wide count.
+    const std::uint32_t k = std::max({pair_failures, src.failures, fleet.pair, fleet.source});
     const std::uint32_t shift = std::min<std::uint32_t>(k == 0 ? 0 : k - 1, 20);
     out.delay = std::min(m_policy.max_delay, Millis(m_policy.base_delay.count() << shift));
   }
@@ -110,6 +121,7 @@ LoginGuard::Failure LoginGuard::failed(std::string_view source, std::string_view
 
 void LoginGuard::succeeded(std::string_view source, std::string_view chap_n) {
   if (!m_policy.enabled) return;
+  if (m_shared) m_shared->succeeded(source, chap_n);
   std::lock_guard<std::mutex> lock(m_mutex);
   const auto it = m_pairs.entries.find(pair_key(source, chap_n));
   if (it != m_pairs.entries.end()) {

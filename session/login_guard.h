@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -40,12 +41,39 @@ struct LoginGuardPolicy {
   std::size_t max_entries = 65536;  // per table
 };
 
+// A brute-force count shared by several targets: a fleet of targets on one store counts the
+// guesses a client spreads over all of them together (store/fleet_guard.h keeps it in etcd).
+// LoginGuard asks it beside its own counters, on the event loop: an implementation must be
+// thread-safe and must not block (its store calls run on a thread of its own), so what it knows
+// may lag the store by the time an update takes to arrive. When it knows nothing (the store is
+// down), LoginGuard's local counters still delay and lock out: they are the fallback.
+class SharedLoginGuard {
+ public:
+  virtual ~SharedLoginGuard() = default;
+  // Whether a fleet-wide lockout of source (or of chap_n from source) holds at now.
+  virtual bool locked(std::string_view source, std::string_view chap_n, Clock::time_point now) = 0;
+  struct Counts {
+    std::uint32_t pair = 0;    // failures of chap_n from source known fleet-wide, this one included
+    std::uint32_t source = 0;  // failures from source known fleet-wide, this one included
+    bool new_lockout = false;  // this failure reached a fleet-wide threshold (log it once)
+    std::string what;          // what is locked out, for that log line
+  };
+  // Counts one failed response fleet-wide (the store is updated in the background).
+  virtual Counts failed(std::string_view source, std::string_view chap_n,
+                        Clock::time_point now) = 0;
+  // A successful login of chap_n from source.
+  virtual void succeeded(std::string_view source, std::string_view chap_n) = 0;
+};
+
 class LoginGuard {
  public:
-  explicit LoginGuard(LoginGuardPolicy policy = {}) : m_policy(policy) {}
+  // shared (optional): the fleet-wide count asked beside the local one.
+  explicit LoginGuard(LoginGuardPolicy policy = {},
+                      std::shared_ptr<SharedLoginGuard> shared = nullptr)
+      : m_policy(policy), m_shared(std::move(shared)) {}
 
-  // Whether source (or source with chap_n) is locked out at now: then even a correct response
-  // is answered 0x0201, after max_delay.
+  // Whether source (or source with chap_n) is locked out at now, here or fleet-wide: then even a
+  // correct response is answered 0x0201, after max_delay.
   bool locked(std::string_view source, std::string_view chap_n, Clock::time_point now);
 
   struct Failure {
@@ -53,7 +81,8 @@ class LoginGuard {
     bool new_lockout = false;  // this failure started a lockout (log it once)
     std::string what;          // "CHAP_N 'x' from a.b.c.d" or "a.b.c.d", for that log line
   };
-  // Counts a failed CHAP response of chap_n from source; returns the delay to apply.
+  // Counts a failed CHAP response of chap_n from source (here and in the shared count); returns
+  // the delay to apply, which grows with the larger of the two counts.
   Failure failed(std::string_view source, std::string_view chap_n, Clock::time_point now);
   // A successful login: forgets the (source, chap_n) counter (the source's own stays: it decays
   // with the window, so a valid account cannot reset guessing on others).
@@ -87,6 +116,7 @@ class LoginGuard {
   bool count(Entry& entry, std::uint32_t threshold, Clock::time_point now);
 
   const LoginGuardPolicy m_policy;
+  const std::shared_ptr<SharedLoginGuard> m_shared;
   mutable std::mutex m_mutex;
   Table m_pairs;    // "source\0chap_n"
   Table m_sources;  // "source"

@@ -100,7 +100,7 @@ struct Target::Impl {
   Impl(TargetOptions o, std::shared_ptr<const ValidTargetAccess> valid)
       : options(std::move(o)),
         registry(options.max_connections_per_session),
-        guard(options.guard),
+        guard(options.guard, options.shared_guard),
         access(std::move(valid)) {
     for (unsigned i = 0; i < std::max(1u, options.threads); ++i) {
       loops.push_back(std::make_unique<asio::io_context>(1));  // one thread runs each loop

@@ -43,7 +43,7 @@ Result<std::shared_ptr<const ValidTargetAccess>> ValidTargetAccess::create(
     return make_error(ErrorKind::usage, ErrorCode::config_missing,
                       "target access needs a configuration and a backend");
   }
-  if (access->targets.empty())
+  if (access->targets.empty() && !access->allow_empty)
     return make_error(ErrorKind::usage, ErrorCode::no_target, "no target to serve");
   std::shared_ptr<ValidTargetAccess> out(new ValidTargetAccess());
   out->m_chap.reserve(access->targets.size());

@@ -37,6 +37,9 @@ struct TargetAccess {
   // (0x0209).
   std::shared_ptr<const ChapTargetConfig> discovery_chap;
   bool discovery_enabled = true;
+  // Whether no target at all is acceptable (a fleet whose store holds none yet: every Normal
+  // login gets 0x0203 until one is added). Otherwise a configuration needs a target.
+  bool allow_empty = false;
   // TargetAddress values of every target ("host:port,tpgt", RFC 7143 §12.3): the portals it is
   // reachable at. Empty: none sent (the initiator uses the portal it asked).
   std::vector<std::string> addresses;

@@ -57,6 +57,8 @@ struct TargetOptions {
   std::shared_ptr<const TargetAccess> access;
   // Password-guessing defence (LoginGuardPolicy::enabled = false turns it off).
   LoginGuardPolicy guard;
+  // A count shared with other targets (a fleet on one store), asked beside the local one.
+  std::shared_ptr<SharedLoginGuard> shared_guard;
   // A secret provider's lookup runs on a small pool of its own (never on the event loop); one
   // that takes longer than this fails the login with 0x0201. Lookups queued beyond
   // lookup_queue fail at once (0x0201), so a stalled store cannot pile up work.

@@ -33,6 +33,8 @@ void define_discover(CLI::App& command);  // tools/discover_command.cpp
 int run_discover(const Options& options);
 void define_bench(CLI::App& command);  // tools/bench_command.cpp
 int run_bench(const Options& options);
+void define_store(CLI::App& command);  // tools/store_command.cpp
+int run_store(const Options& options);
 
 // Whether read_secret may fall back to the environment variable. Callers say no when the command
 // does not ask for CHAP in that direction (no user name for it), so that a merely exported

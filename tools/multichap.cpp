@@ -30,6 +30,7 @@ commands:
   login        log into an iSCSI target with CHAP (with no --portal: into an embedded one)
   discover     list the targets behind a portal (SendTargets discovery, optionally with CHAP)
   bench        hash throughput and CHAP operation rates per backend and algorithm
+  store        write and list a fleet's accounts, identities and targets in etcd
 
 Run 'multichap COMMAND --help' for a command's options, 'multichap --version' for the version.
 Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
@@ -247,7 +248,8 @@ int dispatch(int argc, char** argv) {
                                           {"serve", define_serve, run_serve},
                                           {"login", define_login, run_login},
                                           {"discover", define_discover, run_discover},
-                                          {"bench", define_bench, run_bench}};
+                                          {"bench", define_bench, run_bench},
+                                          {"store", define_store, run_store}};
   for (const Command& c : kCommands) c.define(*app.add_subcommand(c.name));
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args.front() == "--version") args.front() = "version";  // the same command

@@ -140,6 +140,12 @@ class Reader {
   std::string m_dir;
 };
 
+// The directory of a configuration file (relative paths in it are relative to it).
+std::string reader_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 std::string quoted_list(const std::vector<std::string>& items) {
   std::string out = "[";
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -167,10 +173,10 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
   const toml::table& root = parsed.table();
   ServeConfig config;
   std::ostringstream norm;
-  MULTICHAP_GUARD(reader.only(
-      root,
-      {"listen", "backend", "limits", "defence", "accounts", "identities", "discovery", "targets"},
-      "the top level"));
+  MULTICHAP_GUARD(reader.only(root,
+                              {"listen", "backend", "limits", "defence", "accounts", "identities",
+                               "discovery", "targets", "store"},
+                              "the top level"));
 
   // listen = "HOST:PORT" or ["HOST:PORT", ...]
   if (const toml::node* n = root.get("listen")) {
@@ -264,6 +270,110 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
        << "\nbase_delay_ms = " << guard.base_delay.count()
        << "\nmax_delay_ms = " << guard.max_delay.count() << "\nmax_entries = " << guard.max_entries
        << "\n";
+
+  // [store]: everything below comes from the store instead.
+  if (const toml::node* n = root.get("store")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return reader.error(Reader::line_of(*n), "store must be a table");
+    MULTICHAP_GUARD(reader.only(
+        *t,
+        {"kind", "endpoints", "prefix", "ca_file", "cert_file", "key_file", "user", "password_file",
+         "password_env", "password", "max_stale", "timeout_ms", "secrets_key_file", "fleet_guard"},
+        "[store]"));
+    for (const char* local : {"accounts", "identities", "discovery", "targets"}) {
+      if (const toml::node* other = root.get(local)) {
+        return reader.error(Reader::line_of(*other),
+                            std::string(local) +
+                                ": with [store], the targets, accounts, "
+                                "identities and discovery come from the store");
+      }
+    }
+    StoreSettings st;
+    MULTICHAP_ASSIGN_OR_RETURN(auto kind, reader.string(*t, "kind"));
+    if (kind) st.kind = *kind;
+    if (st.kind != "etcd") {
+      return reader.error(Reader::line_of(*t->get("kind")), "store kind must be \"etcd\"");
+    }
+    const toml::node* eps = t->get("endpoints");
+    if (eps == nullptr) return reader.error(Reader::line_of(*n), "[store] needs endpoints");
+    if (eps->is_string()) {
+      st.etcd.endpoints.push_back(**eps->as_string());
+    } else {
+      MULTICHAP_ASSIGN_OR_RETURN(st.etcd.endpoints, reader.strings(*t, "endpoints"));
+    }
+    if (st.etcd.endpoints.empty()) {
+      return reader.error(Reader::line_of(*eps), "endpoints names no etcd member");
+    }
+    for (const std::string& e : st.etcd.endpoints) {
+      if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0) {
+        return reader.error(Reader::line_of(*eps),
+                            "endpoint '" + e + "' must start with http:// or https://");
+      }
+    }
+    MULTICHAP_ASSIGN_OR_RETURN(auto prefix, reader.string(*t, "prefix"));
+    if (prefix) st.prefix = *prefix;
+    if (st.prefix.empty() || st.prefix.back() != '/') st.prefix += '/';
+    const auto path_of = [&](const char* key, std::string& into) -> Result<void> {
+      MULTICHAP_ASSIGN_OR_RETURN(auto v, reader.string(*t, key));
+      if (v) into = (!v->empty() && (*v)[0] == '/') ? *v : reader_dir(path) + "/" + *v;
+      return {};
+    };
+    MULTICHAP_GUARD(path_of("ca_file", st.etcd.ca_file));
+    MULTICHAP_GUARD(path_of("cert_file", st.etcd.cert_file));
+    MULTICHAP_GUARD(path_of("key_file", st.etcd.key_file));
+    MULTICHAP_GUARD(path_of("secrets_key_file", st.secrets_key_file));
+    MULTICHAP_ASSIGN_OR_RETURN(auto user, reader.string(*t, "user"));
+    std::string password_shown;
+    if (user) {
+      st.etcd.user = *user;
+      toml::table password_table;
+      for (const char* from : {"password_file", "password_env", "password"}) {
+        if (const toml::node* v = t->get(from)) {
+          if (!v->is_string()) {
+            return reader.error(Reader::line_of(*v), std::string(from) + " must be a string");
+          }
+          const std::string key = std::string(from) == "password_file"  ? "secret_file"
+                                  : std::string(from) == "password_env" ? "secret_env"
+                                                                        : "secret";
+          password_table.insert(key, *v->as_string());
+        }
+      }
+      MULTICHAP_ASSIGN_OR_RETURN(
+          st.etcd.password, reader.secret(password_table, Reader::line_of(*n), "[store] password",
+                                          password_shown, config.warnings));
+    } else if (t->get("password_file") || t->get("password_env") || t->get("password")) {
+      return reader.error(Reader::line_of(*n), "[store] has a password but no user");
+    }
+    MULTICHAP_ASSIGN_OR_RETURN(auto stale, reader.integer(*t, "max_stale", 1, 86400));
+    if (stale) st.max_stale = Millis(*stale * 1000);
+    MULTICHAP_ASSIGN_OR_RETURN(auto timeout, reader.integer(*t, "timeout_ms", 50, 1500));
+    if (timeout) st.etcd.deadline = Millis(*timeout);
+    MULTICHAP_ASSIGN_OR_RETURN(auto fleet_guard, reader.boolean(*t, "fleet_guard"));
+    if (fleet_guard) st.fleet_guard = *fleet_guard;
+    norm << "\n[store]\nkind = \"" << st.kind
+         << "\"\nendpoints = " << quoted_list(st.etcd.endpoints) << "\nprefix = \"" << st.prefix
+         << "\"\n";
+    if (!st.etcd.ca_file.empty()) norm << "ca_file = \"" << st.etcd.ca_file << "\"\n";
+    if (!st.etcd.cert_file.empty()) norm << "cert_file = \"" << st.etcd.cert_file << "\"\n";
+    if (!st.etcd.key_file.empty()) norm << "key_file = \"" << st.etcd.key_file << "\"\n";
+    if (!st.etcd.user.empty()) {
+      std::string shown = password_shown;
+      if (shown.rfind("secret", 0) == 0) shown = "password" + shown.substr(6);
+      norm << "user = \"" << st.etcd.user << "\"\n" << shown << "\n";
+    }
+    if (!st.secrets_key_file.empty())
+      norm << "secrets_key_file = \"" << st.secrets_key_file << "\"\n";
+    norm << "max_stale = " << st.max_stale.count() / 1000
+         << "\ntimeout_ms = " << st.etcd.deadline.count()
+         << "\nfleet_guard = " << (st.fleet_guard ? "true" : "false") << "\n";
+    auto access = std::make_shared<TargetAccess>();
+    access->allow_empty = true;
+    for (const Endpoint& e : config.listen) access->addresses.push_back(e.to_string() + ",1");
+    config.access = std::move(access);
+    config.store = std::move(st);
+    config.normalized = norm.str();
+    return config;
+  }
 
   // [accounts.NAME] and [identities.NAME]: the CHAP_N is the table's name.
   std::map<std::string, Credential> accounts;

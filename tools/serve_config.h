@@ -11,6 +11,7 @@
 #define MULTICHAP_TOOLS_SERVE_CONFIG_H
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,19 @@
 #include "backends/hash_backend.h"
 #include "session/target.h"
 #include "session/transport.h"
+#include "store/etcd_client.h"
 
 namespace multichap::cli {
+
+// [store]: the targets, ACLs and accounts come from a shared store (README "Running a fleet").
+struct StoreSettings {
+  std::string kind = "etcd";
+  store::EtcdOptions etcd;             // endpoints, deadline, TLS, user and password
+  std::string prefix = "/multichap/";  // ends with '/'
+  Millis max_stale{300000};            // refuse every login after this long without contact
+  std::string secrets_key_file;        // opens sealed secrets ("" = none)
+  bool fleet_guard = true;             // count failures fleet-wide (with [defence] enabled)
+};
 
 struct ServeConfig {
   // The portals (one listening socket each; every target is reachable at all of them). A reload
@@ -33,6 +45,8 @@ struct ServeConfig {
   std::string normalized;                   // the configuration as understood, secrets masked
   std::vector<std::uint32_t> target_lines;  // the line of each [[targets]] table
   std::uint32_t discovery_line = 0;         // of [discovery] (0: absent)
+  // With [store]: the store settings; access then holds no target (the store has them).
+  std::optional<StoreSettings> store;
 };
 
 // Checks every target's and the discovery's CHAP settings against backend (secret rules, one

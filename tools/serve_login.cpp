@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "auth/algorithm.h"
@@ -13,6 +14,7 @@
 #include "backends/hash_backend.h"
 #include "session/initiator.h"
 #include "session/target.h"
+#include "store/fleet_store.h"
 #include "tools/commands.h"
 #include "tools/initiator_setup.h"
 #include "tools/serve_config.h"
@@ -176,11 +178,116 @@ int check_config(const std::string& path) {
   return kExitOk;
 }
 
+// serve --config FILE with [store]: the targets, ACLs and accounts come from etcd and follow its
+// changes (store/fleet_store.h); failures are counted fleet-wide unless fleet_guard = false.
+int serve_fleet(const std::string& path, ServeConfig& config,
+                const std::shared_ptr<const HashBackend>& backend, bool verbose, bool quiet) {
+  const StoreSettings& settings = *config.store;
+  // Where installs go: held until the target exists, then Target::reload() with the portals.
+  std::mutex mutex;
+  Target* live = nullptr;
+  std::shared_ptr<const TargetAccess> first;
+  std::vector<std::string> addresses;
+  store::FleetOptions fleet;
+  fleet.etcd = settings.etcd;
+  fleet.prefix = settings.prefix;
+  fleet.max_stale = settings.max_stale;
+  fleet.crypto = backend;
+  fleet.log = [](const std::string& line) { print_line(line); };
+  if (!settings.secrets_key_file.empty()) {
+    auto ring = store::KeyRing::load(settings.secrets_key_file);
+    if (!ring) return report_error(ring.error());
+    fleet.keys = std::make_shared<const store::KeyRing>(std::move(ring).value());
+  }
+  if (settings.fleet_guard && config.engine.guard.enabled) {
+    auto guard =
+        store::FleetGuard::create(settings.etcd, settings.prefix, config.engine.guard, fleet.log);
+    if (!guard) return report_error(guard.error());
+    fleet.guard = *guard;
+  }
+  fleet.install = [&](std::shared_ptr<const TargetAccess> access) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (live == nullptr) {
+      first = std::move(access);
+      return;
+    }
+    auto copy = std::make_shared<TargetAccess>(*access);
+    copy->addresses = addresses;
+    if (auto ok = live->reload(copy); !ok) {
+      print_line("store: the new configuration was refused, keeping the previous one: " +
+                 ok.error().message);
+    }
+  };
+  auto started = store::FleetStore::start(fleet);
+  if (!started) return report_error(started.error());
+  std::unique_ptr<store::FleetStore> fleet_store = std::move(started).value();
+
+  TargetOptions options = config.engine;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    options.access = first;
+  }
+  options.backend = backend;
+  options.shared_guard = fleet.guard;
+  options.log = print_line;
+  options.log_keys = verbose;
+  options.log_logins = !quiet;
+  raise_descriptor_limit();
+  auto target = Target::create(std::move(options));
+  if (!target) return report_error(target.error());
+  std::vector<Endpoint> endpoints;
+  for (Endpoint endpoint : config.listen) {
+    auto port = (*target)->listen(endpoint);
+    if (!port) return report_error(port.error());
+    endpoint.port = *port;
+    endpoints.push_back(endpoint);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const Endpoint& e : endpoints) addresses.push_back(e.to_string() + ",1");
+    live = target->get();
+    auto copy = std::make_shared<TargetAccess>(*first);
+    copy->addresses = addresses;
+    if (auto ok = live->reload(copy); !ok) return report_error(ok.error());
+  }
+  g_target = target->get();
+  (void)std::signal(SIGINT, on_signal);
+  (void)std::signal(SIGTERM, on_signal);
+  (void)std::signal(SIGHUP, on_hangup);
+  print_line("listening on " + endpoints.front().to_string() +
+             " targets=" + std::to_string(fleet_store->stats().targets) + " config=" + path +
+             " store=" + settings.prefix + " backend=" + std::string(backend->name()));
+  for (std::size_t i = 1; i < endpoints.size(); ++i) {
+    print_line("also listening on " + endpoints[i].to_string());
+  }
+  (*target)->start();
+  while (g_stop == 0) {
+    std::this_thread::sleep_for(Millis(100));
+    if (g_reload != 0) {
+      g_reload = 0;
+      print_line("SIGHUP: the store is watched continuously; a change of [store] needs a restart");
+    }
+  }
+  fleet_store.reset();  // no install after this point
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    live = nullptr;
+  }
+  (*target)->stop();
+  g_target = nullptr;
+  const auto stats = (*target)->stats();
+  print_line("stopped: " + std::to_string(stats.logins_succeeded) + " logins succeeded, " +
+             std::to_string(stats.logins_failed) + " failed, " + std::to_string(stats.lockouts) +
+             " lockouts");
+  return kExitOk;
+}
+
 // serve --config FILE: runs until SIGINT/SIGTERM, reloading on SIGHUP or when FILE is replaced.
 int serve_config_file(const std::string& path, bool verbose, bool quiet) {
   std::optional<ServeConfig> config;
   std::shared_ptr<const HashBackend> loaded_backend;
   if (const auto status = load_checked(path, config, loaded_backend)) return *status;
+  if (config->store) return serve_fleet(path, *config, loaded_backend, verbose, quiet);
   const auto* backend = &loaded_backend;
   TargetOptions options = config->engine;
   options.access = config->access;
