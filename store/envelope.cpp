@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// AES-256-GCM through Nettle, in this file only.
+// AES-256-GCM through Nettle, in this file only. Nettle is loaded at run time (dlopen of its
+// SONAME, found at build time) on the first seal or open, so the multichap binary has no NEEDED
+// entry for a crypto library (the backends are plugins; a fleet without a key file never loads
+// it). Its header gives the types and the function signatures.
 #include "store/envelope.h"
 
+#include <dlfcn.h>
 #include <nettle/gcm.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "auth/encoding.h"
+
+#ifndef MULTICHAP_NETTLE_SONAME
+#error "MULTICHAP_NETTLE_SONAME must come from the build (store/CMakeLists.txt)"
+#endif
 
 namespace multichap::store {
 
@@ -28,6 +37,48 @@ struct Gcm {
   gcm_aes256_ctx ctx{};
   ~Gcm() { secure_wipe(&ctx, sizeof(ctx)); }
 };
+
+// The six Nettle functions the envelope calls (the gcm_aes256_* macros name these symbols).
+struct NettleGcm {
+  decltype(&nettle_gcm_aes256_set_key) set_key = nullptr;
+  decltype(&nettle_gcm_aes256_set_iv) set_iv = nullptr;
+  decltype(&nettle_gcm_aes256_update) update = nullptr;
+  decltype(&nettle_gcm_aes256_encrypt) encrypt = nullptr;
+  decltype(&nettle_gcm_aes256_decrypt) decrypt = nullptr;
+  decltype(&nettle_gcm_aes256_digest) digest = nullptr;
+};
+
+template <typename Fn>
+bool resolve(void* handle, const char* name, Fn& fn) {
+  fn = reinterpret_cast<Fn>(dlsym(handle, name));  // NOLINT: dlsym gives a void*
+  return fn != nullptr;
+}
+
+// Loaded once per process (never unloaded), or the reason it could not be.
+Result<const NettleGcm*> nettle_gcm() {
+  static std::once_flag once;
+  static NettleGcm gcm;
+  static std::string failure;
+  std::call_once(once, [] {
+    void* handle = dlopen(MULTICHAP_NETTLE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      failure = std::string("secrets at rest need Nettle (") + MULTICHAP_NETTLE_SONAME +
+                ", Debian libnettle8): " + (why != nullptr ? why : "dlopen failed");
+      return;
+    }
+    if (!resolve(handle, "nettle_gcm_aes256_set_key", gcm.set_key) ||
+        !resolve(handle, "nettle_gcm_aes256_set_iv", gcm.set_iv) ||
+        !resolve(handle, "nettle_gcm_aes256_update", gcm.update) ||
+        !resolve(handle, "nettle_gcm_aes256_encrypt", gcm.encrypt) ||
+        !resolve(handle, "nettle_gcm_aes256_decrypt", gcm.decrypt) ||
+        !resolve(handle, "nettle_gcm_aes256_digest", gcm.digest)) {
+      failure = std::string(MULTICHAP_NETTLE_SONAME) + " lacks the AES-256-GCM functions";
+    }
+  });
+  if (!failure.empty()) return make_error(ErrorKind::backend, ErrorCode::envelope_invalid, failure);
+  return &gcm;
+}
 
 const std::uint8_t* bytes_of(std::string_view s) {
   return reinterpret_cast<const std::uint8_t*>(s.data());
@@ -112,14 +163,15 @@ Result<SealedSecret> KeyRing::seal(ByteView secret, std::string_view aad) const 
   if (getrandom(out.iv.data(), kIvBytes, 0) != static_cast<ssize_t>(kIvBytes)) {
     return envelope_error("getrandom failed");
   }
+  MULTICHAP_ASSIGN_OR_RETURN(const NettleGcm* nettle, nettle_gcm());
   out.ct.resize(secret.size() + kTagBytes);
   auto* ct = reinterpret_cast<std::uint8_t*>(out.ct.data());
   Gcm gcm;
-  gcm_aes256_set_key(&gcm.ctx, key.bytes.data());
-  gcm_aes256_set_iv(&gcm.ctx, kIvBytes, bytes_of(out.iv));
-  gcm_aes256_update(&gcm.ctx, aad.size(), bytes_of(aad));
-  gcm_aes256_encrypt(&gcm.ctx, secret.size(), ct, secret.data());
-  gcm_aes256_digest(&gcm.ctx, kTagBytes, ct + secret.size());
+  nettle->set_key(&gcm.ctx, key.bytes.data());
+  nettle->set_iv(&gcm.ctx, kIvBytes, bytes_of(out.iv));
+  nettle->update(&gcm.ctx, aad.size(), bytes_of(aad));
+  nettle->encrypt(&gcm.ctx, secret.size(), ct, secret.data());
+  nettle->digest(&gcm.ctx, kTagBytes, ct + secret.size());
   return out;
 }
 
@@ -133,15 +185,16 @@ Result<Secret> KeyRing::open(const SealedSecret& sealed, std::string_view aad) c
   if (sealed.iv.size() != kIvBytes || sealed.ct.size() < kTagBytes) {
     return envelope_error("sealed value of the wrong size");
   }
+  MULTICHAP_ASSIGN_OR_RETURN(const NettleGcm* nettle, nettle_gcm());
   const std::size_t n = sealed.ct.size() - kTagBytes;
   SecureBytes plain(n);
   std::uint8_t tag[kTagBytes];
   Gcm gcm;
-  gcm_aes256_set_key(&gcm.ctx, key->bytes.data());
-  gcm_aes256_set_iv(&gcm.ctx, kIvBytes, bytes_of(sealed.iv));
-  gcm_aes256_update(&gcm.ctx, aad.size(), bytes_of(aad));
-  gcm_aes256_decrypt(&gcm.ctx, n, plain.data(), bytes_of(sealed.ct));
-  gcm_aes256_digest(&gcm.ctx, kTagBytes, tag);
+  nettle->set_key(&gcm.ctx, key->bytes.data());
+  nettle->set_iv(&gcm.ctx, kIvBytes, bytes_of(sealed.iv));
+  nettle->update(&gcm.ctx, aad.size(), bytes_of(aad));
+  nettle->decrypt(&gcm.ctx, n, plain.data(), bytes_of(sealed.ct));
+  nettle->digest(&gcm.ctx, kTagBytes, tag);
   const bool ok =
       constant_time_equal(ByteView(tag, kTagBytes), ByteView(bytes_of(sealed.ct) + n, kTagBytes));
   secure_wipe(tag, sizeof(tag));

@@ -4,8 +4,7 @@
 #   - the layout: lib/libmultichap.so.0, lib/multichap/backends-1/*.so (one per plugin built),
 #     the headers multichap/multichap.h and multichap/backend.h, multichap.pc and
 #     multichap-backend.pc;
-#   - libmultichap.so.0 needs no crypto library (readelf -d: the plugins do), nor does
-#     bin/multichap apart from Nettle (the fleet store's envelope of secrets at rest);
+#   - libmultichap.so.0 and bin/multichap need no crypto library (readelf -d: the plugins do);
 #   - multichap.pc lists no crypto library unless backends were linked in;
 #   - the installed CLI finds the installed plugins by itself (relative to its own place);
 #   - tests/package/consumer builds with find_package(multichap), runs, and its CHAP-SHA-256
@@ -49,11 +48,7 @@ done
 if [ -z "$static" ]; then
   for bin in "$libdir/libmultichap.so.0" "$prefix/bin/multichap"; do
     needed=$(readelf -d "$bin" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-    forbid=$crypto
-    # The CLI's fleet store seals secrets at rest with Nettle's AES-256-GCM (store/envelope.cpp,
-    # README "Running a fleet"): Nettle is the one crypto library it may need.
-    [ "$bin" = "$prefix/bin/multichap" ] && forbid=$(sed 's/|libnettle//; s/libnettle|//' <<<"$crypto")
-    if grep -qE "$forbid" <<<"$needed"; then fail "${bin#"$prefix"/} needs a crypto library: $needed"
+    if grep -qE "$crypto" <<<"$needed"; then fail "${bin#"$prefix"/} needs a crypto library: $needed"
     else pass; fi
   done
   if grep -qE '^Requires' "$libdir/pkgconfig/multichap.pc" &&
