@@ -30,8 +30,15 @@ class Descriptor {
 
 std::string octal_mode(mode_t mode) {
   char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  (void)std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
   return text;
+}
+
+// "cannot read WHAT 'PATH': REASON", as a usage error.
+Error unreadable(const std::string& what, const std::string& path, const char* reason) {
+  std::string message = "cannot read ";
+  message.append(what).append(" '").append(path).append("': ").append(reason);
+  return make_error(ErrorKind::usage, ErrorCode::file_unreadable, message);
 }
 
 // Secrets are short; a file larger than this is not a secret file (and is not read whole).
@@ -41,15 +48,9 @@ constexpr std::size_t kMaxSecretFileBytes = std::size_t{1} << 20;
 
 Result<SecureBytes> read_secret_file(const std::string& path, const std::string& what) {
   const Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (fd.get() < 0) {
-    return make_error(ErrorKind::usage, ErrorCode::file_unreadable,
-                      "cannot read " + what + " '" + path + "': " + std::strerror(errno));
-  }
+  if (fd.get() < 0) return unreadable(what, path, std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return make_error(ErrorKind::usage, ErrorCode::file_unreadable,
-                      "cannot read " + what + " '" + path + "': " + std::strerror(errno));
-  }
+  if (::fstat(fd.get(), &st) != 0) return unreadable(what, path, std::strerror(errno));
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return make_error(ErrorKind::usage, ErrorCode::secret_file_permissions,
                       what + " '" + path + "' has mode " + octal_mode(st.st_mode) +
@@ -64,14 +65,10 @@ Result<SecureBytes> read_secret_file(const std::string& path, const std::string&
   for (;;) {
     const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return make_error(ErrorKind::usage, ErrorCode::file_unreadable,
-                        "cannot read " + what + " '" + path + "': " + std::strerror(errno));
-    }
+    if (n < 0) return unreadable(what, path, std::strerror(errno));
     if (n == 0) break;
     if (content.size() + static_cast<std::size_t>(n) > kMaxSecretFileBytes) {
-      return make_error(ErrorKind::usage, ErrorCode::file_unreadable,
-                        what + " '" + path + "' is larger than a secret file can be (1 MiB)");
+      return unreadable(what, path, "larger than a secret file can be (1 MiB)");
     }
     content.insert(content.end(), chunk, chunk + n);
   }
