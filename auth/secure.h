@@ -5,10 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <iterator>
 #include <limits>
 #include <new>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -47,8 +49,59 @@ bool constant_time_equal(ByteView a, ByteView b);
 std::uint64_t wiped_byte_count();
 void note_wiped_bytes(std::size_t n);
 
-// An allocator that zeroizes memory before handing it back to the heap (after Tink's
-// SecretData). Containers of secrets and challenges use it so no copy lingers in freed memory.
+// ---- The secret arena (auth/secure.cpp) -------------------------------------------------------
+//
+// Where WipingAllocator takes its memory: pages that are locked in RAM (mlock, so never swapped),
+// left out of core dumps (MADV_DONTDUMP), zeroed by the kernel in a fork() child
+// (MADV_WIPEONFORK) and fenced by PROT_NONE guard pages before and after each mapping, after
+// libsodium's sodium_malloc, OpenSSL's secure heap and Botan's mlock_allocator. Requests up to
+// 2048 bytes take a slot of a fixed size class (16, 32, ... 2048) carved from pages committed one
+// at a time inside a reserved region; larger ones get a mapping of their own. Thread-safe (one
+// mutex); a slot is never handed out twice while in use; callers wipe before freeing
+// (WipingAllocator does).
+//
+// When mlock fails (RLIMIT_MEMLOCK) the arena still works, unlocked, counts it and says so once
+// through the log set with set_secret_arena_log(). The arena is off, and memory comes from the
+// ordinary heap, when MULTICHAP_SECRET_ARENA=off is in the environment at the first allocation,
+// after set_secret_arena_enabled(false), in an AddressSanitizer build (ASan must see every
+// allocation to find overflows) and where mmap fails. Memory keeps its home when the switch
+// changes: each free goes back where its allocation came from.
+struct SecretArenaStats {
+  bool enabled = false;              // new allocations go to the arena
+  bool asan_build = false;           // the arena is off because this is an ASan build
+  std::uint64_t bytes_in_use = 0;    // handed out now (slot or mapping sizes)
+  std::uint64_t bytes_mapped = 0;    // pages committed for secrets (guard pages not counted)
+  std::uint64_t bytes_locked = 0;    // of bytes_mapped, locked in RAM
+  std::uint64_t lock_failures = 0;   // mlock calls that failed
+  std::uint64_t heap_fallbacks = 0;  // allocations served by the ordinary heap while enabled
+  std::uint64_t allocations = 0;     // allocations served by the arena since start-up
+};
+SecretArenaStats secret_arena_stats();
+
+// One line for logs and `multichap algorithms`, e.g. "secret arena: on, 8192 bytes mapped, 8192
+// locked, 96 in use" or "secret arena: on, NOT LOCKED (mlock: Cannot allocate memory; raise
+// RLIMIT_MEMLOCK) ...", or "secret arena: off (MULTICHAP_SECRET_ARENA=off)".
+std::string secret_arena_status();
+
+// Where the arena says, once per process, that locking failed. If that happened before a sink was
+// set, the line goes to the sink when it is set. nullptr: no sink.
+void set_secret_arena_log(std::function<void(const std::string& line)> sink);
+
+// Process-wide switch for new allocations (benchmarks compare both; tests). Returns the previous
+// state. Has no effect in an ASan build (always off there).
+bool set_secret_arena_enabled(bool enabled);
+
+// Raw interface under WipingAllocator: n > 0 bytes aligned for any fundamental type, or throws
+// std::bad_alloc. secret_arena_free takes the n given to secret_arena_allocate; it does not wipe.
+void* secret_arena_allocate(std::size_t n);
+void secret_arena_free(void* p, std::size_t n) noexcept;
+
+// Tests: whether p lies in memory of the arena (a slot page or a large mapping).
+bool secret_arena_contains(const void* p);
+
+// An allocator that zeroizes memory before handing it back (after Tink's SecretData), over the
+// secret arena. Containers of secrets and challenges use it so no copy lingers in freed memory,
+// in a core file or in swap.
 template <typename T>
 struct WipingAllocator {
   using value_type = T;
@@ -57,12 +110,12 @@ struct WipingAllocator {
   WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: implicit rebind
   T* allocate(std::size_t n) {
     if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_alloc();
-    return static_cast<T*>(::operator new(n * sizeof(T)));
+    return static_cast<T*>(secret_arena_allocate(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t n) noexcept {
     secure_wipe(p, n * sizeof(T));
     note_wiped_bytes(n * sizeof(T));
-    ::operator delete(p);
+    secret_arena_free(p, n * sizeof(T));
   }
   template <typename U>
   bool operator==(const WipingAllocator<U>&) const {

@@ -53,6 +53,10 @@ RandomPool::RandomPool() : m_state(&m_inline) {
   if (p == MAP_FAILED) return;  // the in-object state and the pid check remain
 #ifdef MADV_WIPEONFORK
   if (madvise(p, static_cast<std::size_t>(page), MADV_WIPEONFORK) == 0) {
+    // The bytes of challenges not drawn yet: out of core dumps and, where RLIMIT_MEMLOCK allows,
+    // out of swap, like the secret arena (auth/secure.h). Both are best effort.
+    (void)madvise(p, static_cast<std::size_t>(page), MADV_DONTDUMP);
+    (void)mlock(p, static_cast<std::size_t>(page));
     m_page = p;
     m_state = static_cast<State*>(p);  // zero-filled by mmap: an empty pool
     m_wipe_on_fork = true;

@@ -11,7 +11,8 @@
 //   - the pool is discarded (wiped, refilled) when the process id changed since it was filled
 //     (a fork() child never reuses its parent's bytes; where the kernel offers it the pool also
 //     lives in a MADV_WIPEONFORK page, which a child sees zeroed, i.e. empty, however it was
-//     created) and wiped when its thread exits;
+//     created) and wiped when its thread exits; that page is also left out of core dumps
+//     (MADV_DONTDUMP) and locked in memory when RLIMIT_MEMLOCK allows;
 //   - the part of a request that would not fit a pool goes straight to the generator.
 // Each backend owns one pool per thread (see backends/*/..._backend.cpp); the pools of two
 // backends never share bytes.

@@ -51,11 +51,12 @@ namespace multichap::capi {
 // A step whose output did not fit: the advanced machine and its output wait for the same input
 // with a larger buffer, so the retry sends exactly what was measured (a redrawn challenge could
 // have a different CHAP_I length) while the visible state stays as before the first call.
+// The input and output texts carry CHAP_C and CHAP_R values: they live in the secret arena.
 template <typename Machine>
 struct PendingStep {
   std::unique_ptr<Machine> machine;
-  std::string input;
-  std::string output;
+  multichap::SecureBytes input;
+  multichap::SecureBytes output;
   multichap_status status = MULTICHAP_OK;
   std::string error;
 };
@@ -231,7 +232,7 @@ inline multichap::Result<KeyList> auth_keys(const char* in, std::size_t in_len) 
 }
 
 // Copies a computed output to the caller, or reports the size needed.
-inline multichap_status deliver(const std::string& text, char* out, std::size_t out_cap,
+inline multichap_status deliver(const multichap::SecureBytes& text, char* out, std::size_t out_cap,
                                 std::size_t* out_len) {
   *out_len = text.size();
   if (text.size() > out_cap) return MULTICHAP_ERR_BUFFER_TOO_SMALL;
@@ -248,7 +249,9 @@ inline multichap_status run_step(std::unique_ptr<Machine>& machine, PendingStep<
                                  std::size_t in_len, char* out, std::size_t out_cap,
                                  std::size_t* out_len, FailureKeys keys_on_failure) {
   const std::string_view input(in == nullptr ? "" : in, in_len);
-  if (pending.machine && pending.input == input) {
+  const std::string_view pending_input(reinterpret_cast<const char*>(pending.input.data()),
+                                       pending.input.size());
+  if (pending.machine && pending_input == input) {
     if (deliver(pending.output, out, out_cap, out_len) != MULTICHAP_OK) {
       return MULTICHAP_ERR_BUFFER_TOO_SMALL;
     }
@@ -266,11 +269,17 @@ inline multichap_status run_step(std::unique_ptr<Machine>& machine, PendingStep<
   }
   auto next = std::make_unique<Machine>(*machine);
   auto sent = next->step(*keys);
-  const std::string text = multichap::build_text(sent ? *sent : keys_on_failure(*next));
+  multichap::SecureBytes text;
+  {
+    std::string built = multichap::build_text(sent ? *sent : keys_on_failure(*next));
+    text.assign(built.begin(), built.end());
+    multichap::secure_wipe(built.data(), built.size());
+  }
   const multichap_status status = sent ? MULTICHAP_OK : status_of(sent.error().kind);
   if (deliver(text, out, out_cap, out_len) != MULTICHAP_OK) {
-    pending = PendingStep<Machine>{std::move(next), std::string(input), text, status,
-                                   sent ? std::string() : sent.error().message};
+    pending =
+        PendingStep<Machine>{std::move(next), multichap::SecureBytes(input.begin(), input.end()),
+                             std::move(text), status, sent ? std::string() : sent.error().message};
     return fail(error, MULTICHAP_ERR_BUFFER_TOO_SMALL,
                 "the keys to send need " + std::to_string(text.size()) + " bytes of output");
   }

@@ -284,8 +284,10 @@ multichap_status multichap_target_login_step(multichap_target_login* login, cons
       return fail(login->error, MULTICHAP_ERR_USAGE, "CHAP exchange already failed");
     }
     login->stepped = true;
+    const std::string_view pending_input(reinterpret_cast<const char*>(login->pending.input.data()),
+                                         login->pending.input.size());
     const bool retry = login->pending.machine &&
-                       login->pending.input == std::string_view(in == nullptr ? "" : in, in_len);
+                       pending_input == std::string_view(in == nullptr ? "" : in, in_len);
     if (login->own_lookup_ctx && login->lookup != nullptr && !retry) {
       // This login's context instead of the configuration's: the lookup runs here, and the
       // machine takes its answer instead of asking the configured provider.

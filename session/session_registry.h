@@ -37,6 +37,12 @@ struct TargetStats {
   std::uint64_t guard_refused_locked = 0;
   std::uint64_t guard_evictions = 0;
   std::uint64_t guard_entries = 0;  // counters held now (bounded by max_entries per table)
+  // The secret arena (auth/secure.h) of the process, filled in by Target::stats(): where the
+  // secrets, challenges and lookup buffers of every target in the process live.
+  std::uint64_t secret_bytes_in_use = 0;
+  std::uint64_t secret_bytes_mapped = 0;
+  std::uint64_t secret_bytes_locked = 0;  // < secret_bytes_mapped: swappable (RLIMIT_MEMLOCK)
+  std::uint64_t secret_lock_failures = 0;
 };
 
 // One connection's place in a session, handed out by join() and given back to leave(). The token

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "auth/secure.h"
 #include "session/busy_poll.h"
 
 namespace multichap {
@@ -651,6 +652,9 @@ Result<std::unique_ptr<Target>> Target::create(TargetOptions options) {
                       "the login deadline must be positive");
   }
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
+  // The secrets just validated live in the secret arena (auth/secure.h): say so when they could
+  // not be locked in memory.
+  if (options.log && secret_arena_stats().lock_failures != 0) options.log(secret_arena_status());
   return std::unique_ptr<Target>(new Target(std::move(options), std::move(access)));
 }
 
@@ -788,6 +792,11 @@ TargetStats Target::stats() const {
   s.guard_refused_locked = g.refused_locked;
   s.guard_evictions = g.evictions;
   s.guard_entries = g.entries;
+  const SecretArenaStats arena = secret_arena_stats();
+  s.secret_bytes_in_use = arena.bytes_in_use;
+  s.secret_bytes_mapped = arena.bytes_mapped;
+  s.secret_bytes_locked = arena.bytes_locked;
+  s.secret_lock_failures = arena.lock_failures;
   return s;
 }
 

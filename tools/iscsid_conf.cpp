@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "tools/iscsid_conf.h"
 
-#include <fstream>
-#include <iterator>
+#include "tools/secret_file.h"
 
 namespace multichap::cli {
 
@@ -145,13 +144,12 @@ Result<void> parse_open_iscsi_settings(std::string_view text, const std::string&
 }
 
 Result<void> read_open_iscsi_settings(const std::string& path, OpenIscsiSettings& into) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return make_error(ErrorKind::usage, ErrorCode::file_unreadable, "cannot read '" + path + "'");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto parsed = parse_open_iscsi_settings(content, path, into);
-  secure_wipe(content.data(), content.size());
-  return parsed;
+  // It holds CHAP passwords: the rule for secret files applies (tools/secret_file.h), and its
+  // bytes live in the secret arena.
+  MULTICHAP_ASSIGN_OR_RETURN(const SecureBytes content,
+                             read_secret_file(path, "open-iscsi settings file"));
+  return parse_open_iscsi_settings(
+      std::string_view(reinterpret_cast<const char*>(content.data()), content.size()), path, into);
 }
 
 }  // namespace multichap::cli

@@ -13,6 +13,7 @@
 #include "multichap/backend.h"
 #include "tools/commands.h"
 #include "tools/error_hints.h"
+#include "tools/secret_file.h"
 
 namespace multichap::cli {
 
@@ -107,14 +108,7 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix, co
     return secret;
   }
   if (const std::string* path = options.get(file_opt)) {
-    std::ifstream in(*path, std::ios::binary);
-    if (!in) return make_error(ErrorKind::usage, "cannot read --" + file_opt + " '" + *path + "'");
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!content.empty() && (content.back() == '\n' || content.back() == '\r'))
-      content.pop_back();
-    Secret secret = Secret::from_text(content);
-    secure_wipe(content.data(), content.size());
-    return secret;
+    return read_secret_from_file(*path, "--" + file_opt);
   }
   if (from_env == SecretFromEnv::no) return Secret{};
   if (const char* env = std::getenv(env_name); env != nullptr && *env != '\0') {
@@ -126,7 +120,8 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix, co
 constexpr const char* kAlgorithmsUsage = R"(usage: multichap algorithms [--backend PATH]
 
 Lists the crypto backends available (default first) with the file each came from, the library
-it computes with and the CHAP algorithms it can compute at run time; then the directories
+it computes with and the CHAP algorithms it can compute at run time; whether the secret arena
+(where secrets live: locked in memory, out of core dumps) is on and locked; then the directories
 searched for backend plugins and every plugin file refused, with the reason.
 
 Plugins are loaded from the directories of MULTICHAP_BACKEND_PATH (a colon list of absolute
@@ -159,6 +154,11 @@ int run_algorithms(const Options& options) {
     }
   }
   if (built_backends().empty()) std::cout << "  none\n";
+  {
+    // One secret's worth from the arena, so the line says whether its pages can be locked.
+    const SecureBytes probe(1);
+    std::cout << secret_arena_status() << "\n";
+  }
   std::cout << "plugin directories searched:\n";
   for (const std::string& dir : backend_search_path()) std::cout << "  " << dir << "\n";
   const auto refused = refused_backends();
@@ -273,6 +273,9 @@ int main(int argc, char** argv) {
     multichap::set_backend_log([](int level, const std::string& line) {
       if (level == MULTICHAP_BACKEND_LOG_ERROR) std::cerr << "multichap: " << line << "\n";
     });
+    // The secret arena says once when it cannot lock secrets in memory (RLIMIT_MEMLOCK).
+    multichap::set_secret_arena_log(
+        [](const std::string& line) { std::cerr << "multichap: warning: " << line << "\n"; });
     return dispatch(argc, argv);
   } catch (const std::exception& e) {  // out of memory, thread creation failure...
     std::cerr << "multichap: internal error: " << e.what() << "\n";

@@ -3,10 +3,7 @@
 // header-only with exceptions off, in this file only.
 #include "tools/serve_config.h"
 
-#include <sys/stat.h>
-
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -16,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "auth/algorithm.h"
+#include "tools/secret_file.h"
 
 namespace multichap::cli {
 
@@ -102,23 +100,10 @@ class Reader {
     }
     if (file) {
       const std::string path = (!file->empty() && (*file)[0] == '/') ? *file : m_dir + "/" + *file;
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0) {
-        return error(line_of(*t.get("secret_file")), ErrorCode::file_unreadable,
-                     what + ": cannot read secret file " + path);
-      }
-      if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        return error(
-            line_of(*t.get("secret_file")), ErrorCode::secret_file_permissions,
-            what + ": secret file " + path + " is accessible to group or other (chmod 600 it)");
-      }
-      std::ifstream in(path, std::ios::binary);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-      Secret s = Secret::from_text(text);
-      secure_wipe(text.data(), text.size());
+      auto s = read_secret_from_file(path, what + ": secret file");
+      if (!s) return error(line_of(*t.get("secret_file")), s.error().code, s.error().message);
       shown = "secret_file = \"" + *file + "\"";
-      return s;
+      return std::move(s).value();
     }
     if (env) {
       const char* value = std::getenv(env->c_str());

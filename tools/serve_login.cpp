@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // multichap serve / multichap login.
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -55,6 +58,9 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
                            how Discovery sessions (SendTargets) authenticate (default: like the
                            target: chap, or mutual with --require-mutual; none with --no-auth)
   --no-guard               turn the password-guessing defence off (README "Brute-force defence")
+  --allow-core-dumps       keep the process dumpable (for debugging): by default serve makes
+                           itself non-dumpable (prctl PR_SET_DUMPABLE 0), so a crash writes no
+                           core file and other processes of the user cannot attach to it
 
 With --config FILE, SIGHUP (or replacing FILE, e.g. by an atomic rename) reloads it: new logins
 use the new accounts and ACLs; established sessions stay.
@@ -282,6 +288,23 @@ int serve_fleet(const std::string& path, ServeConfig& config,
   return kExitOk;
 }
 
+// Like sshd and gpg-agent, serve makes itself non-dumpable (prctl(PR_SET_DUMPABLE, 0)) before it
+// reads a secret: a crash writes no core file, and processes of the same user (not root) can
+// neither ptrace it nor read its /proc/PID/mem. --allow-core-dumps keeps it dumpable for
+// debugging; the secret arena (auth/secure.h) still keeps the secrets out of a core file.
+void set_dumpable(bool allow_core_dumps) {
+  if (allow_core_dumps) {
+    print_line("core dumps: allowed (--allow-core-dumps); secrets stay out of them (secret arena)");
+    return;
+  }
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0) {
+    print_line("core dumps: off (process not dumpable; --allow-core-dumps to debug)");
+  } else {
+    print_line(std::string("core dumps: could not be turned off (prctl: ") + std::strerror(errno) +
+               ")");
+  }
+}
+
 // serve --config FILE: runs until SIGINT/SIGTERM, reloading on SIGHUP or when FILE is replaced.
 int serve_config_file(const std::string& path, bool verbose, bool quiet) {
   std::optional<ServeConfig> config;
@@ -318,6 +341,7 @@ int serve_config_file(const std::string& path, bool verbose, bool quiet) {
   (void)std::signal(SIGINT, on_signal);
   (void)std::signal(SIGTERM, on_signal);
   (void)std::signal(SIGHUP, on_hangup);
+  print_line(secret_arena_status());
   print_line("listening on " + endpoint.to_string() +
              " targets=" + std::to_string(config->access->targets.size()) + " config=" + path +
              " backend=" + std::string((*backend)->name()));
@@ -392,12 +416,14 @@ void define_serve(CLI::App& command) {
   add_flag(command, "no-auth")->excludes("--user");
   add_flag(command, "verbose")->excludes(add_flag(command, "quiet"));
   add_flag(command, "no-guard");
+  add_flag(command, "allow-core-dumps");
   // With --config the file says which targets, accounts and portals.
   config->excludes("--target")->excludes("--user")->excludes("--listen");
 }
 
 int run_serve(const Options& options) {
   if (const std::string* file = options.get("check-config")) return check_config(*file);
+  set_dumpable(options.has("allow-core-dumps"));
   if (const std::string* file = options.get("config")) {
     return serve_config_file(*file, options.has("verbose"), options.has("quiet"));
   }
@@ -514,6 +540,7 @@ int run_serve(const Options& options) {
   g_target = target->get();
   (void)std::signal(SIGINT, on_signal);
   (void)std::signal(SIGTERM, on_signal);
+  print_line(secret_arena_status());
   print_line("listening on " + endpoint->to_string() + " target=" + *options.get("target") +
              " backend=" + std::string((*backend)->name()));
   (*target)->run();

@@ -104,13 +104,35 @@ bool update(EVP_MD_CTX* ctx, const multichap_backend_part* parts, std::size_t np
   });
 }
 
+// The per-thread context outlives the digest, in OpenSSL's (ordinary, dumpable) heap, and
+// OpenSSL's SHA-3 leaves the last partial block of its input in the context after
+// EVP_DigestFinal_ex (it pads in place and does not cleanse; MD5, SHA-1 and SHA-2 do). That input
+// is id || secret || challenge: found in a core file by tests/session/secret_arena_core_test.cpp.
+// So after every digest the context is re-initialised and zeros are absorbed over whatever may
+// still be buffered: fewer bytes than a block, so only a copy, no compression, runs.
+void scrub(EVP_MD_CTX* ctx, const EVP_MD* md, const multichap_backend_part* parts,
+           std::size_t nparts) {
+  static constexpr std::uint8_t kZeros[256] = {};
+  std::size_t absorbed = 0;
+  for (std::size_t i = 0; i < nparts; ++i) absorbed += parts[i].len;
+  const int block = EVP_MD_get_block_size(md);
+  const std::size_t buffered =
+      std::min({absorbed, block > 1 ? static_cast<std::size_t>(block - 1) : 0, sizeof kZeros});
+  if (EVP_DigestInit_ex2(ctx, md, nullptr) != 1 || EVP_DigestUpdate(ctx, kZeros, buffered) != 1) {
+    ERR_clear_error();
+  }
+}
+
 int compute_with(const EVP_MD* md, std::size_t size, const multichap_backend_part* parts,
                  std::size_t nparts, std::uint8_t* out, std::size_t out_cap, std::size_t* out_len) {
   if (out_cap < size) return MULTICHAP_BACKEND_ERR_BUFFER;
   EVP_MD_CTX* ctx = thread_context();
   unsigned int written = 0;
-  if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1 || !update(ctx, parts, nparts) ||
-      EVP_DigestFinal_ex(ctx, out, &written) != 1 || written != size) {
+  if (ctx == nullptr) return MULTICHAP_BACKEND_ERR_FAILED;
+  const bool ok = EVP_DigestInit_ex2(ctx, md, nullptr) == 1 && update(ctx, parts, nparts) &&
+                  EVP_DigestFinal_ex(ctx, out, &written) == 1 && written == size;
+  scrub(ctx, md, parts, nparts);
+  if (!ok) {
     ERR_clear_error();
     return MULTICHAP_BACKEND_ERR_FAILED;
   }

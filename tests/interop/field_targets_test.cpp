@@ -5,6 +5,8 @@
 // with `multichap discover` and `multichap login --all`.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -233,6 +235,7 @@ TEST_F(TgtField, LoginAllWithAnIscsidConf) {
         << "discovery.sendtargets.auth.username = " << kDiscoveryUser << "\n"
         << "discovery.sendtargets.auth.password = " << kDiscoverySecret << "\n";
   }
+  ASSERT_EQ(::chmod(conf.c_str(), 0600), 0);  // it holds passwords: private, or refused
   const RunResult r = run({multichap_cli(), "login", "--iscsid-conf", conf, "--portal",
                            m_tgtd.portal(), "--all", "--timeout", "5"},
                           {}, Millis(30000));

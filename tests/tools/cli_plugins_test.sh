@@ -126,6 +126,7 @@ grep -qF "  $dir/wrong_major.so: ABI major version 2" <<<"$(refused_lines)" && p
   || fail "algorithms --backend wrong_major.so: no refused line for it: $out"
 
 printf 'plugin-test-secret' >"$work/secret"
+chmod 600 "$work/secret"  # a secret file must be private (tools/secret_file.h)
 respond() {  # BACKEND ALG [ENV...]: the response to the test's one vector
   local backend=$1 alg=$2
   shift 2

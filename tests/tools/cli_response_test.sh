@@ -120,6 +120,7 @@ for alg in md5 sha1 sha256 sha3-256; do
     fail "$alg MULTICHAP_SECRET: exit $rc, got '$out', want '$want' ($err)"
   fi
   printf '%s\n' "$text_secret" >"$work/secret"
+  chmod 600 "$work/secret"  # a secret file must be private (tools/secret_file.h)
   run response --alg "$alg" --id 42 --secret-file "$work/secret" --challenge "0x$challenge"
   if [ "$rc" -eq 0 ] && [ "$out" = "$want" ] && ! grep -qi warning <<<"$err"; then pass; else
     fail "$alg --secret-file: exit $rc, got '$out', want '$want' ($err)"

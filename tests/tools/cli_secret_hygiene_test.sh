@@ -117,6 +117,7 @@ no_secrets ambient "$work/ambient.out" "$work/ambient.err"
 
 printf '%s\n' "$S" >"$work/secret"
 printf '%s\n' "$TS" >"$work/target-secret"
+chmod 600 "$work/secret" "$work/target-secret"  # private, or refused (tools/secret_file.h)
 st=$(run file -- login --user alice --secret-file "$work/secret" --target-user tgt \
   --target-secret-file "$work/target-secret")
 expect_status file 0 "$st"
