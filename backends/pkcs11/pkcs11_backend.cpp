@@ -25,6 +25,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -114,6 +115,19 @@ void set_why(char* why, std::size_t cap, const std::string& text) {
 struct Context {
   const multichap_backend_host* host = nullptr;
 };
+
+// Set by an atexit handler registered when the first key is opened (so after the module's own
+// static objects, and run before their destructors): a key closed during the process's exit (a
+// Secret in a static object) then leaves the module alone instead of calling into a module
+// whose state is being torn down.
+std::atomic<bool> g_exiting{false};
+void note_exit() {
+  g_exiting.store(true);
+}
+void watch_exit() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit(&note_exit); });
+}
 
 void log_error(const Context* ctx, const std::string& line) {
   backend_log(ctx != nullptr ? ctx->host : nullptr, MULTICHAP_BACKEND_LOG_ERROR, line.c_str());
@@ -383,6 +397,10 @@ struct Key {
   void discard(CK_SESSION_HANDLE s) const { token.fns->C_CloseSession(s); }
 
   ~Key() {
+    if (g_exiting.load()) {
+      (void)modules.release();  // the process is ending: the module is not ours to finalize now
+      return;
+    }
     if (token.fns != nullptr) {
       for (const CK_SESSION_HANDLE s : idle) token.fns->C_CloseSession(s);
       if (login_session != CK_INVALID_HANDLE) token.fns->C_CloseSession(login_session);
@@ -523,6 +541,7 @@ int key_open(void* ctx, const char* reference, std::uint32_t flags, void** out_k
                               : "more than one secret key matches: add object= or id=");
       return MULTICHAP_BACKEND_ERR_NOT_FOUND;
     }
+    watch_exit();
     auto key = std::make_unique<Key>();
     key->ctx = static_cast<Context*>(ctx);
     key->token = opened.token;
