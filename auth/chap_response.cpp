@@ -174,8 +174,7 @@ Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& c
   for (const auto& account : config.accounts) {
     MULTICHAP_GUARD(
         check_secret(account.secret, "initiator secret for '" + account.name + "'", config.policy));
-    if (config.local)
-      MULTICHAP_GUARD(check_distinct(crypto, account.secret, config.local->secret));
+    if (config.local) MULTICHAP_GUARD(check_distinct(crypto, account.secret, config.local->secret));
   }
   if (config.local)
     MULTICHAP_GUARD(check_secret(config.local->secret, "target secret", config.policy));

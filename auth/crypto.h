@@ -38,7 +38,8 @@ class ChapCrypto {
   // digest() over the three parts. Fails as the one that computes it does.
   Result<std::size_t> digest_with_secret(Algorithm alg, ByteView before, const Secret& secret,
                                          ByteView after, MutableByteView out) const {
-    if (const KeyReference* reference = secret.reference(); __builtin_expect(reference != nullptr, 0))
+    if (const KeyReference* reference = secret.reference();
+        __builtin_expect(reference != nullptr, 0))
       return reference->digest(alg, before, after, out);
     return digest(alg, {before, secret.bytes(), after}, out);
   }

@@ -111,8 +111,8 @@
   X(key_reference_invalid) /* a secret reference that is malformed or that no backend serves */   \
   X(key_unavailable)       /* the module or token holding a key cannot be reached */              \
   X(key_denied)            /* the token refused the login (a wrong PIN) */                        \
-  X(key_not_found)         /* no key (or more than one) matches the reference */                 \
-  X(key_exists)            /* import: a key matching the reference exists already */             \
+  X(key_not_found)         /* no key (or more than one) matches the reference */                  \
+  X(key_exists)            /* import: a key matching the reference exists already */              \
   /* the PDU codec (session/pdu.h) */                                                             \
   X(pdu_truncated)          /* fewer bytes than the header or its lengths say */                  \
   X(pdu_padding)            /* the data segment's padding is missing */                           \

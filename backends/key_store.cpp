@@ -51,9 +51,9 @@ Result<std::shared_ptr<const TableBackend>> backend_for(std::string_view referen
   const std::string scheme(reference.substr(0, colon));
   auto backend = make_backend(scheme);
   if (!backend) {
-    return make_error(ErrorKind::usage, ErrorCode::key_reference_invalid,
-                      "no backend serves " + scheme + ": references (" + backend.error().message +
-                          ")");
+    return make_error(
+        ErrorKind::usage, ErrorCode::key_reference_invalid,
+        "no backend serves " + scheme + ": references (" + backend.error().message + ")");
   }
   auto table = std::dynamic_pointer_cast<const TableBackend>(*backend);
   if (!table || !table->has_keys()) {
@@ -72,8 +72,8 @@ class TableKeyReference final : public KeyReference {
     for (const AlgorithmInfo& info : kAlgorithms) {
       std::array<char, kWhySize> why{};
       const std::size_t i = algorithm_index(info.id);
-      m_supports[i] = t.key_supports(m_backend->context(), m_key, info.chap_a, why.data(),
-                                     why.size()) == 1;
+      m_supports[i] =
+          t.key_supports(m_backend->context(), m_key, info.chap_a, why.data(), why.size()) == 1;
       if (!m_supports[i]) m_why[i] = why_text(why);
       if (!m_supports[i] && m_why[i].empty()) m_why[i] = "not supported";
     }
@@ -98,9 +98,8 @@ class TableKeyReference final : public KeyReference {
     const multichap_backend_part b{before.data(), before.size()};
     const multichap_backend_part a{after.data(), after.size()};
     std::size_t written = 0;
-    const int rc =
-        m_backend->table().key_compute(m_backend->context(), m_key, info.chap_a, &b, 1, &a, 1,
-                                       out.data(), out.size(), &written);
+    const int rc = m_backend->table().key_compute(m_backend->context(), m_key, info.chap_a, &b, 1,
+                                                  &a, 1, out.data(), out.size(), &written);
     if (rc == MULTICHAP_BACKEND_OK && written == info.digest_size) return written;
     if (rc == MULTICHAP_BACKEND_ERR_BUFFER || (rc == MULTICHAP_BACKEND_OK && out.size() < written))
       return make_error(ErrorKind::backend, ErrorCode::output_too_small,

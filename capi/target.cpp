@@ -169,8 +169,8 @@ multichap_status multichap_target_config_add_account_uri(multichap_target_config
     }
     auto s = secret_from_uri(uri);
     if (!s) return fail(cfg->error, s.error());
-    auto checked = multichap::check_secret(
-        *s, "initiator secret for '" + std::string(chap_n) + "'", now.policy);
+    auto checked = multichap::check_secret(*s, "initiator secret for '" + std::string(chap_n) + "'",
+                                           now.policy);
     if (!checked) return fail(cfg->error, checked.error());
     if (now.local) {
       auto same = multichap::same_secret(*cfg->backend, now.local->secret, *s);

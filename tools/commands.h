@@ -43,10 +43,10 @@ enum class SecretFromEnv { no, yes };
 
 // Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH,
 // --<prefix>secret-pkcs11 URI (a key in a token, opened with --pkcs11-allow-md5 when given: a
-// Secret held by reference) or, when from_env says so, the environment variable env_name, in that order of precedence;
-// exactly one source may be given on the command line. Warns on stderr when the secret itself is
-// on the command line (naming env_name as an alternative). Returns an empty Secret (empty()) when
-// none was given.
+// Secret held by reference) or, when from_env says so, the environment variable env_name, in that
+// order of precedence; exactly one source may be given on the command line. Warns on stderr when
+// the secret itself is on the command line (naming env_name as an alternative). Returns an empty
+// Secret (empty()) when none was given.
 Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name,
                            SecretFromEnv from_env = SecretFromEnv::yes);
 

@@ -109,8 +109,8 @@ class Reader {
       if (!key) {
         // Its own kind: a wrong PIN or an absent token is not a mistake in the file.
         return make_error(key.error().kind, key.error().code,
-                          m_path + ":" + std::to_string(line_of(*t.get("secret_pkcs11"))) +
-                              ": " + what + ": " + key.error().message);
+                          m_path + ":" + std::to_string(line_of(*t.get("secret_pkcs11"))) + ": " +
+                              what + ": " + key.error().message);
       }
       shown = "secret_pkcs11 = \"" + reference_for_display(*pkcs11) + "\"";
       return std::move(key).value();
@@ -295,9 +295,8 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
       const std::string name(key.str());
       const std::string where = std::string(section) + "." + name;
       if (entry == nullptr) return reader.error(Reader::line_of(value), where + " must be a table");
-      MULTICHAP_GUARD(
-          reader.only(*entry, {"secret_file", "secret_env", "secret", "secret_pkcs11"},
-                      "[" + where + "]"));
+      MULTICHAP_GUARD(reader.only(*entry, {"secret_file", "secret_env", "secret", "secret_pkcs11"},
+                                  "[" + where + "]"));
       std::string shown;
       MULTICHAP_ASSIGN_OR_RETURN(Secret secret, reader.secret(*entry, Reader::line_of(value), where,
                                                               shown, config.warnings));
@@ -337,8 +336,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
         what += ": no [accounts." + name + "]";
         return reader.error(line, what);
       }
-      chap->accounts.push_back(
-          ChapCredentials{name, it->second.secret.clone()});
+      chap->accounts.push_back(ChapCredentials{name, it->second.secret.clone()});
     }
     summary += "accounts = " + quoted_list(names) + "\n";
     if (identity) {

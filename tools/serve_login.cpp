@@ -476,8 +476,7 @@ int run_login(const Options& options) {
         options.has("target") ? *options.get("target") : "iqn.2026-11.org.multichap:embedded";
     auto chap = std::make_shared<ChapTargetConfig>();
     chap->accounts.push_back(ChapCredentials{user, secret->clone()});
-    chap->local =
-        ChapCredentials{(*target_creds)->name, (*target_creds)->secret.clone()};
+    chap->local = ChapCredentials{(*target_creds)->name, (*target_creds)->secret.clone()};
     chap->policy = *policy;
     TargetOptions target_options;
     target_options.target_name = init.target_name;

@@ -99,7 +99,7 @@ std::string rv_name(CK_RV rv) {
       return "CKR_TEMPLATE_INCONSISTENT";
     default: {
       std::array<char, 32> text{};
-      std::snprintf(text.data(), text.size(), "CKR 0x%lx", static_cast<unsigned long>(rv));
+      (void)std::snprintf(text.data(), text.size(), "CKR 0x%lx", static_cast<unsigned long>(rv));
       return text.data();
     }
   }
@@ -126,7 +126,7 @@ void note_exit() {
 }
 void watch_exit() {
   static std::once_flag once;
-  std::call_once(once, [] { std::atexit(&note_exit); });
+  std::call_once(once, [] { (void)std::atexit(&note_exit); });
 }
 
 void log_error(const Context* ctx, const std::string& line) {
@@ -162,8 +162,8 @@ class Modules {
       if (rv != CKR_OK) {
         p11_kit_module_release(m_single);
         m_single = nullptr;
-        why = std::string("cannot initialize the PKCS#11 module ") + path + " (" + rv_name(rv) +
-              ")";
+        why =
+            std::string("cannot initialize the PKCS#11 module ") + path + " (" + rv_name(rv) + ")";
         return false;
       }
       m_list.push_back(m_single);
@@ -318,8 +318,9 @@ int login(const Token& token, CK_SESSION_HANDLE session, P11KitUri* uri, std::st
   const int rc = read_pin(uri, pin, why);
   if (rc != MULTICHAP_BACKEND_OK) return rc;
   if (pin.empty()) {
-    why = "the token needs a PIN: pin-source=file:PATH or pin-value= in the URI, or "
-          "MULTICHAP_PKCS11_PIN in the environment";
+    why =
+        "the token needs a PIN: pin-source=file:PATH or pin-value= in the URI, or "
+        "MULTICHAP_PKCS11_PIN in the environment";
     return MULTICHAP_BACKEND_ERR_DENIED;
   }
   const CK_RV rv = token.fns->C_Login(session, CKU_USER,
@@ -336,8 +337,8 @@ int login(const Token& token, CK_SESSION_HANDLE session, P11KitUri* uri, std::st
 // The objects matching the URI's attributes (class defaulted to secret key when asked), at most
 // max of them.
 std::vector<CK_OBJECT_HANDLE> find_objects(const Token& token, CK_SESSION_HANDLE session,
-                                           P11KitUri* uri, bool secret_keys_only,
-                                           std::size_t max, CK_RV* rv_out) {
+                                           P11KitUri* uri, bool secret_keys_only, std::size_t max,
+                                           CK_RV* rv_out) {
   CK_ULONG n = 0;
   CK_ATTRIBUTE* given = p11_kit_uri_get_attributes(uri, &n);
   std::vector<CK_ATTRIBUTE> attrs(given, given + n);
@@ -381,8 +382,7 @@ struct Key {
       }
     }
     CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-    const CK_RV rv =
-        token.fns->C_OpenSession(token.slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s);
+    const CK_RV rv = token.fns->C_OpenSession(token.slot, CKF_SERIAL_SESSION, nullptr, nullptr, &s);
     if (rv != CKR_OK) {
       log_error(ctx, "cannot open a session on the token (" + rv_name(rv) + ")");
       return CK_INVALID_HANDLE;
@@ -551,11 +551,10 @@ int key_open(void* ctx, const char* reference, std::uint32_t flags, void** out_k
     if (opened.token.fns->C_GetAttributeValue(opened.session, key->object, &value_len_attr, 1) !=
         CKR_OK)
       len = 0;
-    const bool readable =
-        bool_attribute(opened.token, opened.session, key->object, CKA_SENSITIVE, CK_TRUE) ==
-            CK_FALSE ||
-        bool_attribute(opened.token, opened.session, key->object, CKA_EXTRACTABLE, CK_FALSE) ==
-            CK_TRUE;
+    const bool readable = bool_attribute(opened.token, opened.session, key->object, CKA_SENSITIVE,
+                                         CK_TRUE) == CK_FALSE ||
+                          bool_attribute(opened.token, opened.session, key->object, CKA_EXTRACTABLE,
+                                         CK_FALSE) == CK_TRUE;
     // The session holding the login moves to the key, the modules with it.
     key->login_session = opened.session;
     opened.session = CK_INVALID_HANDLE;
@@ -598,9 +597,8 @@ int key_compute(void*, void* key, int chap_a, const multichap_backend_part* befo
   const CK_SESSION_HANDLE s = k->take();
   if (s == CK_INVALID_HANDLE) return MULTICHAP_BACKEND_ERR_FAILED;
   CK_ULONG len = out_cap;
-  const CK_RV rv =
-      digest_in_token(*k, s, kPkcs11Algorithms[algorithm_index(info->id)].mechanism, before,
-                      nbefore, after, nafter, out, &len);
+  const CK_RV rv = digest_in_token(*k, s, kPkcs11Algorithms[algorithm_index(info->id)].mechanism,
+                                   before, nbefore, after, nafter, out, &len);
   if (rv != CKR_OK) {
     k->discard(s);
     log_error(k->ctx, std::string("the token failed a ") + std::string(info->display) +
@@ -629,9 +627,9 @@ int key_import(void*, const char* reference, const std::uint8_t* value, std::siz
     for (CK_ULONG i = 0; i < n; ++i) {
       if (given[i].type == CKA_LABEL) label = &given[i];
       if (given[i].type == CKA_ID) id = &given[i];
-      if (given[i].type == CKA_CLASS && (given[i].ulValueLen != sizeof(CK_OBJECT_CLASS) ||
-                                         *static_cast<CK_OBJECT_CLASS*>(given[i].pValue) !=
-                                             CKO_SECRET_KEY)) {
+      if (given[i].type == CKA_CLASS &&
+          (given[i].ulValueLen != sizeof(CK_OBJECT_CLASS) ||
+           *static_cast<CK_OBJECT_CLASS*>(given[i].pValue) != CKO_SECRET_KEY)) {
         set_why(why_out, why_cap, "a CHAP secret is imported as type=secret-key");
         return MULTICHAP_BACKEND_ERR_REFERENCE;
       }
@@ -733,7 +731,8 @@ int key_list(void*, const char* reference, void (*line)(void*, const char*), voi
       return rc;
     }
     CK_RV rv = CKR_OK;
-    const auto objects = find_objects(opened.token, opened.session, opened.uri.uri, false, 256, &rv);
+    const auto objects =
+        find_objects(opened.token, opened.session, opened.uri.uri, false, 256, &rv);
     if (rv != CKR_OK) {
       set_why(why_out, why_cap, "cannot search the token (" + rv_name(rv) + ")");
       return MULTICHAP_BACKEND_ERR_FAILED;
@@ -757,7 +756,7 @@ int key_list(void*, const char* reference, void (*line)(void*, const char*), voi
         text += ";id=";
         for (CK_ULONG i = 0; i < attrs[1].ulValueLen; ++i) {
           std::array<char, 4> hex{};
-          std::snprintf(hex.data(), hex.size(), "%%%02x", id[i]);
+          (void)std::snprintf(hex.data(), hex.size(), "%%%02x", id[i]);
           text += hex.data();
         }
       }

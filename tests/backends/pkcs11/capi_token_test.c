@@ -11,14 +11,14 @@
 #include <string.h>
 
 static int g_passed, g_failed;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (cond) {                                                      \
-      ++g_passed;                                                    \
-    } else {                                                         \
-      ++g_failed;                                                    \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-    }                                                                \
+#define CHECK(cond)                                          \
+  do {                                                       \
+    if (cond) {                                              \
+      ++g_passed;                                            \
+    } else {                                                 \
+      ++g_failed;                                            \
+      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                        \
   } while (0)
 
 #define kBuf 4096
@@ -80,8 +80,7 @@ int main(int argc, char** argv) {
       CHECK(multichap_initiator_set_target_credentials(ini, "target", (const unsigned char*)target,
                                                        strlen(target)) == MULTICHAP_OK);
       CHECK(multichap_target_config_add_account_uri(cfg, "alice", alice_uri) == MULTICHAP_OK);
-      CHECK(multichap_target_config_set_credentials_uri(cfg, "target", target_uri) ==
-            MULTICHAP_OK);
+      CHECK(multichap_target_config_set_credentials_uri(cfg, "target", target_uri) == MULTICHAP_OK);
     }
     CHECK(multichap_target_login_new(cfg, "iqn.2026-11.org.multichap:c", &login) == MULTICHAP_OK);
     CHECK(exchange(ini, login));
@@ -106,8 +105,7 @@ int main(int argc, char** argv) {
     CHECK(multichap_target_config_new(b, &cfg) == MULTICHAP_OK);
     CHECK(multichap_target_config_set_credentials(cfg, "target", (const unsigned char*)alice,
                                                   strlen(alice)) == MULTICHAP_OK);
-    CHECK(multichap_target_config_add_account_uri(cfg, "alice", alice_uri) ==
-          MULTICHAP_ERR_POLICY);
+    CHECK(multichap_target_config_add_account_uri(cfg, "alice", alice_uri) == MULTICHAP_ERR_POLICY);
     multichap_target_config_free(cfg);
     multichap_initiator_free(ini);
   }

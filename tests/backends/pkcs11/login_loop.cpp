@@ -16,8 +16,8 @@
 #include "backends/hash_backend.h"
 #include "backends/key_store.h"
 #include "session/initiator.h"
-#include "session/transport.h"
 #include "session/session_authenticator.h"
+#include "session/transport.h"
 
 namespace {
 
@@ -78,8 +78,7 @@ int main(int argc, char** argv) {
     if (auto ok = (*session)->login(); !ok) return fail("login " + std::to_string(i), ok.error());
     if (auto out = (*session)->logout(); !out) return fail("logout", out.error());
   }
-  const double s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%ld logins succeeded in %.2f s (%.0f/s)\n", count, s, count / s);
   return 0;
 }
