@@ -4,6 +4,9 @@
 # /proc/PID/mem) and prints, for each FILE, "FILE: N copies" of the file's text (trailing newline
 # stripped) found anywhere in the process's memory. Needs ptrace rights over PID (root, or the
 # same user with kernel.yama.ptrace_scope=0). Exit 0; 2 when the process cannot be read.
+# Anonymous mappings over 64 GiB are skipped and listed: only AddressSanitizer's shadow memory
+# is that large (terabytes reserved, bytes that say which memory is addressable, never a copy of
+# it); its heap, where a copy of a secret would be, is mapped in small readable pieces.
 import re
 import sys
 
@@ -23,11 +26,15 @@ def main():
         print('cannot read process %s: %s' % (pid, e), file=sys.stderr)
         return 2
     overlap = max(len(n) for _, n in needles) if needles else 0
+    skipped = 0
     for line in maps:
-        m = re.match(r'([0-9a-f]+)-([0-9a-f]+) (\S+)', line)
+        m = re.match(r'([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)', line)
         if not m or m.group(3)[0] != 'r' or '[vvar]' in line or '[vsyscall]' in line:
             continue
         start, end = int(m.group(1), 16), int(m.group(2), 16)
+        if end - start > (64 << 30) and m.group(4) == '0' and not m.group(5):
+            skipped += end - start
+            continue
         tail = b''
         at = start
         while at < end:
@@ -48,7 +55,8 @@ def main():
             at += size
     for path, _ in needles:
         print('%s: %d copies' % (path, counts[path]))
-    print('scanned %d bytes' % scanned)
+    print('scanned %d bytes' % scanned +
+          (' (skipped %d GiB of sanitizer shadow)' % (skipped >> 30) if skipped else ''))
     return 0
 
 
