@@ -400,8 +400,12 @@ struct Key {
     if (g_exiting.load()) {
       // The process is ending: the module is not ours to finalize now. Kept reachable (a leak
       // checker at exit would report it otherwise).
-      static auto* left = new std::vector<std::unique_ptr<Modules>>;  // never destroyed
-      left->push_back(std::move(modules));
+      static auto* left = new (std::nothrow) std::vector<Modules*>;  // never destroyed
+      try {
+        if (left != nullptr) left->push_back(modules.get());
+      } catch (const std::bad_alloc&) {  // then it is merely not reachable
+      }
+      (void)modules.release();
       return;
     }
     if (token.fns != nullptr) {
