@@ -8,6 +8,7 @@
 #   - both roles with token secrets against `multichap serve` (flags and --config), SHA-256 and
 #     SHA-1, one-way and mutual; MD5 refused with its reason (and noted in the transcript);
 #   - RFC 7143 §9.2.1: a token secret equal to the other direction's file secret is refused;
+#   - MD5 only for a key imported --readable and with --pkcs11-allow-md5, with the warnings;
 #   - a wrong PIN, a missing object, an unloadable module, a malformed URI: clear errors and
 #     exit codes;
 #   - against a stock tgtd (when present and run as root): our initiator with its secret in the
@@ -112,6 +113,7 @@ if grep -q -e alice-token -e target-token "$OUT"; then bad "list shows a secret"
 check "list without a PIN: no private objects" 0 $? "$OUT" "no objects match"
 
 # ---- what the token computes -------------------------------------------------------------------
+CH=0x00112233445566778899aabbccddeeff
 "$M" algorithms --secret-pkcs11 "$ALICE" >"$OUT" 2>&1
 check "algorithms --secret-pkcs11" 0 $? "$OUT" "backends holding secrets by reference" \
   "pkcs11: p11-kit" "(23 bytes), computed in the token:" "CHAP_A=6  sha1     supported" \
@@ -133,6 +135,15 @@ done
   --secret-pkcs11 "$ALICE" >"$OUT" 2>&1
 check "response md5 with a token key" 3 $? "$OUT" "MD5 cannot be computed with this key"
 
+# MD5 only for a readable key and behind the explicit option, with the warnings.
+"$M" token import "$(uri readable)" --secret-file "$T/bob" --readable >"$OUT" 2>&1
+check "import --readable" 0 $? "$OUT" "(21 bytes, readable)" "can be read back from the token"
+a=$("$M" response --alg md5 --id 9 --challenge $CH --secret-pkcs11 "$(uri readable)" \
+  --pkcs11-allow-md5 2>"$OUT")
+b=$("$M" response --alg md5 --id 9 --challenge $CH --secret-file "$T/bob" 2>/dev/null)
+if [ "$a" = "$b" ] && [ "${#a}" = 34 ]; then ok; else bad "md5 with a readable key: $a != $b"; fi
+check "md5 with a readable key warns" 0 0 "$OUT" "MD5 is allowed with" "can read the secret"
+
 # ---- the C API -----------------------------------------------------------------------------------
 if [ -n "$CAPI" ]; then
   "$CAPI" "$ALICE" "$TARGET" "$(cat "$T/alice")" "$(cat "$T/target")" \
@@ -141,7 +152,6 @@ if [ -n "$CAPI" ]; then
 fi
 
 # ---- errors --------------------------------------------------------------------------------------
-CH=0x00112233445566778899aabbccddeeff
 "$M" response --alg sha256 --id 1 --challenge $CH \
   --secret-pkcs11 "pkcs11:token=multichap;object=alice?module-path=$MODULE&pin-value=999999" \
   >"$OUT" 2>&1
