@@ -35,11 +35,12 @@ namespace multichap {
 bool is_auth_key(std::string_view key);
 
 // R = H(identifier || secret || challenge) (RFC 1994 §4.1), written to out; returns its size.
+// A secret held by reference is computed where it lives (ChapCrypto::digest_with_secret).
 inline Result<std::size_t> chap_response(const ChapCrypto& crypto, Algorithm alg,
                                          std::uint8_t identifier, const Secret& secret,
                                          ByteView challenge, MutableByteView out) {
   const std::uint8_t id[1] = {identifier};
-  return crypto.digest(alg, {ByteView(id, 1), secret.bytes(), challenge}, out);
+  return crypto.digest_with_secret(alg, ByteView(id, 1), secret, challenge, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +177,7 @@ class ChapTarget final : public ChapMachine<ChapTarget, ChapTargetConfig, ChapTa
   // An answer of the provider fetched ahead of step() (supply_secret()).
   std::optional<std::string> m_supplied_name;
   std::optional<SecureBytes> m_supplied_secret;  // copyable (the C API copies exchanges)
+  std::shared_ptr<const KeyReference> m_supplied_reference;  // or a secret held by reference
   std::optional<Error> m_supplied_error;
   KeyList m_reject;
 };

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "auth/algorithm.h"
@@ -39,6 +40,14 @@ struct ChapTargetConfig {
   ChapPolicy policy;
 };
 
+// Whether a and b are the same secret (RFC 7143 §9.2.1: the two directions must not share one).
+// Secrets held as bytes are compared in constant time. With one or both held by reference (a
+// token), the bytes are out of reach: H(0 || a || nonce) is compared with H(0 || b || nonce) for a
+// fresh random nonce (from crypto), each digest computed where its secret lives, with the first
+// of SHA-256, SHA3-256, SHA-1, MD5 that both can compute. Fails (policy) when none can, or as the
+// digest or the generator fails.
+Result<bool> same_secret(const ChapCrypto& crypto, const Secret& a, const Secret& b);
+
 // Checks a configuration against the RFC rules (secret lengths, one secret per direction,
 // usable algorithms on crypto); the error names the rule.
 Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto& crypto);
@@ -58,17 +67,25 @@ class ValidChapConfig {
   const ChapCrypto& crypto() const { return *m_crypto; }
   const std::shared_ptr<const Config>& shared_config() const { return m_config; }
   const std::shared_ptr<const ChapCrypto>& shared_crypto() const { return m_crypto; }
-  // What the policy allows and the backend computes, in preference order (never empty).
+  // What the policy allows, the backend computes and every secret held by reference computes
+  // where it lives (a token), in preference order (never empty).
   const std::vector<Algorithm>& usable() const { return m_usable; }
+  // Why each other algorithm the policy allows is left out for a secret held by reference, one
+  // line each ("md5 not usable with the secret pkcs11:...: ..."), for a transcript or a log.
+  const std::vector<std::string>& notes() const { return m_notes; }
 
  private:
   ValidChapConfig(std::shared_ptr<const Config> config, std::shared_ptr<const ChapCrypto> crypto,
-                  std::vector<Algorithm> usable)
-      : m_config(std::move(config)), m_crypto(std::move(crypto)), m_usable(std::move(usable)) {}
+                  std::vector<Algorithm> usable, std::vector<std::string> notes)
+      : m_config(std::move(config)),
+        m_crypto(std::move(crypto)),
+        m_usable(std::move(usable)),
+        m_notes(std::move(notes)) {}
 
   std::shared_ptr<const Config> m_config;
   std::shared_ptr<const ChapCrypto> m_crypto;
   std::vector<Algorithm> m_usable;
+  std::vector<std::string> m_notes;
 };
 
 extern template class ValidChapConfig<ChapInitiatorConfig>;

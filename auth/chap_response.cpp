@@ -4,6 +4,7 @@
 // and the validation of a configuration (ValidChapConfig).
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "auth/chap.h"
 #include "auth/chap_internal.h"
@@ -48,21 +49,108 @@ Error unexpected_event(ChapEvent event, std::string_view peer, std::string_view 
 namespace {
 
 // The rules both roles' configurations share: one secret per direction (RFC 7143 §9.2.1), and at
-// least one allowed algorithm the backend computes.
-Result<void> check_distinct(const Secret& one_way, const Secret& other_way) {
-  if (!one_way.equals(other_way)) return {};
+// least one allowed algorithm that the backend and every secret held by reference compute.
+Result<void> check_distinct(const ChapCrypto& crypto, const Secret& one_way,
+                            const Secret& other_way) {
+  MULTICHAP_ASSIGN_OR_RETURN(const bool same, same_secret(crypto, one_way, other_way));
+  if (!same) return {};
   return policy_error(ErrorCode::same_secret_both_directions,
                       "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
 }
 
-Result<void> check_usable(const ChapPolicy& policy, const ChapCrypto& crypto) {
-  if (!usable_algorithms(policy, crypto).empty()) return {};
-  return policy_error(ErrorCode::no_usable_algorithm, "none of the allowed algorithms (" +
-                                                          format_algorithm_list(policy.algorithms) +
-                                                          ") is available from this backend");
+// The secrets of a configuration that are held by reference (what they compute restricts the
+// algorithms).
+std::vector<const Secret*> referenced_secrets(const ChapInitiatorConfig& config) {
+  std::vector<const Secret*> out;
+  if (config.local.secret.reference() != nullptr) out.push_back(&config.local.secret);
+  if (config.target && config.target->secret.reference() != nullptr)
+    out.push_back(&config.target->secret);
+  return out;
+}
+std::vector<const Secret*> referenced_secrets(const ChapTargetConfig& config) {
+  std::vector<const Secret*> out;
+  for (const auto& account : config.accounts) {
+    if (account.secret.reference() != nullptr) out.push_back(&account.secret);
+  }
+  if (config.local && config.local->secret.reference() != nullptr)
+    out.push_back(&config.local->secret);
+  return out;
+}
+
+// What the policy allows, the backend computes and every secret held by reference computes where
+// it lives, in preference order; why each other allowed algorithm is left out, in notes.
+template <typename Config>
+std::vector<Algorithm> usable_for(const Config& config, const ChapCrypto& crypto,
+                                  std::vector<std::string>* notes) {
+  const std::vector<const Secret*> referenced = referenced_secrets(config);
+  std::vector<Algorithm> out;
+  for (const Algorithm alg : usable_algorithms(config.policy, crypto)) {
+    const Secret* refusing = nullptr;
+    for (const Secret* secret : referenced) {
+      if (!secret->reference()->supports(alg)) {
+        refusing = secret;
+        break;
+      }
+    }
+    if (refusing == nullptr) {
+      out.push_back(alg);
+    } else if (notes != nullptr) {
+      notes->push_back(std::string(algorithm_name(alg)) + " not usable with the secret " +
+                       refusing->reference()->describe() + ": " +
+                       refusing->reference()->why_unsupported(alg));
+    }
+  }
+  return out;
+}
+
+template <typename Config>
+Result<void> check_usable(const Config& config, const ChapCrypto& crypto) {
+  std::vector<std::string> notes;
+  if (!usable_for(config, crypto, &notes).empty()) return {};
+  std::string why;
+  for (const std::string& note : notes) why += "; " + note;
+  return policy_error(ErrorCode::no_usable_algorithm,
+                      "none of the allowed algorithms (" +
+                          format_algorithm_list(config.policy.algorithms) +
+                          ") is available from this backend" +
+                          (notes.empty() ? std::string() : " and the secrets' token" + why));
 }
 
 }  // namespace
+
+Result<bool> same_secret(const ChapCrypto& crypto, const Secret& a, const Secret& b) {
+  if (a.reference() == nullptr && b.reference() == nullptr) return a.equals(b);
+  if (a.reference() == b.reference()) return true;
+  // RFC 7143 §9.2.1 with a secret out of reach: compare H(0 || a || nonce) with
+  // H(0 || b || nonce) for a fresh random nonce, each computed where its secret lives. Equal
+  // digests mean equal secrets (short of a collision); the nonce keeps the two digests from being
+  // precomputed or replayed.
+  static constexpr Algorithm kOrder[] = {Algorithm::sha256, Algorithm::sha3_256, Algorithm::sha1,
+                                         Algorithm::md5};
+  const Algorithm* alg = std::find_if(std::begin(kOrder), std::end(kOrder), [&](Algorithm x) {
+    return crypto.supports_with_secret(x, a) && crypto.supports_with_secret(x, b);
+  });
+  if (alg == std::end(kOrder)) {
+    return policy_error(ErrorCode::same_secret_both_directions,
+                        "cannot check that the two directions use different secrets (RFC 7143 "
+                        "§9.2.1): no algorithm computes with both");
+  }
+  std::array<std::uint8_t, 32> nonce{};
+  const ScopedWipe wipe_nonce(nonce);
+  MULTICHAP_GUARD(crypto.random(nonce));
+  std::array<std::uint8_t, kMaxDigestSize> da{};
+  std::array<std::uint8_t, kMaxDigestSize> db{};
+  const ScopedWipe wipe_a(da);
+  const ScopedWipe wipe_b(db);
+  static constexpr std::uint8_t kZero[1] = {0};
+  MULTICHAP_ASSIGN_OR_RETURN(const std::size_t na,
+                             crypto.digest_with_secret(*alg, ByteView(kZero, 1), a,
+                                                       ByteView(nonce.data(), nonce.size()), da));
+  MULTICHAP_ASSIGN_OR_RETURN(const std::size_t nb,
+                             crypto.digest_with_secret(*alg, ByteView(kZero, 1), b,
+                                                       ByteView(nonce.data(), nonce.size()), db));
+  return constant_time_equal(ByteView(da.data(), na), ByteView(db.data(), nb));
+}
 
 Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto& crypto) {
   MULTICHAP_GUARD(validate_policy(config.policy));
@@ -70,9 +158,9 @@ Result<void> validate_config(const ChapInitiatorConfig& config, const ChapCrypto
     MULTICHAP_GUARD(check_secret(config.local.secret, "initiator secret", config.policy));
   if (config.target) {
     MULTICHAP_GUARD(check_secret(config.target->secret, "target secret", config.policy));
-    MULTICHAP_GUARD(check_distinct(config.target->secret, config.local.secret));
+    MULTICHAP_GUARD(check_distinct(crypto, config.target->secret, config.local.secret));
   }
-  MULTICHAP_GUARD(check_usable(config.policy, crypto));
+  MULTICHAP_GUARD(check_usable(config, crypto));
   return {};
 }
 
@@ -86,7 +174,7 @@ Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& c
   for (const auto& account : config.accounts) {
     MULTICHAP_GUARD(
         check_secret(account.secret, "initiator secret for '" + account.name + "'", config.policy));
-    if (config.local) MULTICHAP_GUARD(check_distinct(account.secret, config.local->secret));
+    if (config.local) MULTICHAP_GUARD(check_distinct(crypto, account.secret, config.local->secret));
   }
   if (config.local)
     MULTICHAP_GUARD(check_secret(config.local->secret, "target secret", config.policy));
@@ -94,7 +182,7 @@ Result<void> validate_config(const ChapTargetConfig& config, const ChapCrypto& c
     return make_error(ErrorKind::usage, ErrorCode::mutual_without_secret,
                       "policy requires mutual CHAP but the target has no secret of its own");
   }
-  MULTICHAP_GUARD(check_usable(config.policy, crypto));
+  MULTICHAP_GUARD(check_usable(config, crypto));
   return {};
 }
 
@@ -116,9 +204,10 @@ Result<std::shared_ptr<const ValidChapConfig<Config>>> ValidChapConfig<Config>::
                           " needs a configuration and a backend");
   }
   MULTICHAP_GUARD(validate_config(*config, *crypto));
-  auto usable = usable_algorithms(config->policy, *crypto);
-  return std::shared_ptr<const ValidChapConfig>(
-      new ValidChapConfig(std::move(config), std::move(crypto), std::move(usable)));
+  std::vector<std::string> notes;
+  auto usable = usable_for(*config, *crypto, &notes);
+  return std::shared_ptr<const ValidChapConfig>(new ValidChapConfig(
+      std::move(config), std::move(crypto), std::move(usable), std::move(notes)));
 }
 
 template class ValidChapConfig<ChapInitiatorConfig>;

@@ -48,6 +48,7 @@ void ChapTarget::reset_role() {
   m_supplied_name.reset();
   if (m_supplied_secret) wipe(*m_supplied_secret);
   m_supplied_secret.reset();
+  m_supplied_reference.reset();
   m_supplied_error.reset();
 }
 
@@ -182,6 +183,8 @@ Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,
   if (m_supplied_name && *m_supplied_name == chap_n) {  // fetched ahead (supply_secret())
     if (m_supplied_error) {
       found = *m_supplied_error;
+    } else if (m_supplied_reference) {
+      found = std::optional<Secret>(Secret::from_reference(m_supplied_reference));
     } else if (m_supplied_secret) {
       found = std::optional<Secret>(
           Secret::from_bytes(ByteView(m_supplied_secret->data(), m_supplied_secret->size())));
@@ -197,7 +200,11 @@ Result<const Secret*> ChapTarget::find_account_secret(const std::string& chap_n,
   if (!found->has_value()) return auth_error(ErrorCode::unknown_user, "unknown CHAP_N " + shown);
   holder = std::move(*found);
   MULTICHAP_GUARD(check_secret(*holder, "provided initiator secret for " + shown, config().policy));
-  if (config().local && holder->equals(config().local->secret)) {
+  bool same = false;
+  if (config().local) {
+    MULTICHAP_ASSIGN_OR_RETURN(same, same_secret(crypto(), *holder, config().local->secret));
+  }
+  if (same) {
     return policy_error(
         ErrorCode::same_secret_both_directions,
         "the provided secret for " + shown +
@@ -227,9 +234,12 @@ void ChapTarget::supply_secret(std::string chap_n, Result<std::optional<Secret>>
   m_supplied_name = std::move(chap_n);
   if (m_supplied_secret) wipe(*m_supplied_secret);
   m_supplied_secret.reset();
+  m_supplied_reference.reset();
   m_supplied_error.reset();
   if (!found) {
     m_supplied_error = found.error();
+  } else if (found->has_value() && (*found)->reference() != nullptr) {
+    m_supplied_reference = (*found)->shared_reference();
   } else if (found->has_value()) {
     const ByteView bytes = (*found)->bytes();
     m_supplied_secret = SecureBytes(bytes.data(), bytes.data() + bytes.size());

@@ -10,7 +10,9 @@
 
 #include "auth/algorithm.h"
 #include "auth/bytes.h"
+#include "auth/key_reference.h"
 #include "auth/result.h"
+#include "auth/secure.h"
 
 namespace multichap {
 
@@ -30,6 +32,22 @@ class ChapCrypto {
 
   // Fills out with bytes from a cryptographically secure generator. Thread-safe.
   virtual Result<void> random(MutableByteView out) const = 0;
+
+  // H(before || secret || after), computed where the secret lives: by its KeyReference for a
+  // secret held by reference (auth/key_reference.h; this object is then not involved), else by
+  // digest() over the three parts. Fails as the one that computes it does.
+  Result<std::size_t> digest_with_secret(Algorithm alg, ByteView before, const Secret& secret,
+                                         ByteView after, MutableByteView out) const {
+    if (const KeyReference* reference = secret.reference();
+        __builtin_expect(reference != nullptr, 0))
+      return reference->digest(alg, before, after, out);
+    return digest(alg, {before, secret.bytes(), after}, out);
+  }
+  // Whether alg can be computed with secret where it lives.
+  bool supports_with_secret(Algorithm alg, const Secret& secret) const {
+    if (const KeyReference* reference = secret.reference()) return reference->supports(alg);
+    return supports(alg);
+  }
 };
 
 }  // namespace multichap

@@ -108,6 +108,11 @@
   X(output_too_small)      /* a digest output buffer is too small */                              \
   X(backend_refused)       /* a backend plugin or table was refused (ABI, init, known answers) */ \
   X(backend_duplicate)     /* a backend of that name is already loaded */                         \
+  X(key_reference_invalid) /* a secret reference that is malformed or that no backend serves */   \
+  X(key_unavailable)       /* the module or token holding a key cannot be reached */              \
+  X(key_denied)            /* the token refused the login (a wrong PIN) */                        \
+  X(key_not_found)         /* no key (or more than one) matches the reference */                  \
+  X(key_exists)            /* import: a key matching the reference exists already */              \
   /* the PDU codec (session/pdu.h) */                                                             \
   X(pdu_truncated)          /* fewer bytes than the header or its lengths say */                  \
   X(pdu_padding)            /* the data segment's padding is missing */                           \

@@ -45,9 +45,12 @@ std::vector<Algorithm> usable_algorithms(const ChapPolicy& policy, const ChapCry
 Result<void> check_secret(const Secret& secret, std::string_view role, const ChapPolicy& policy) {
   if (secret.empty())
     return make_error(ErrorKind::policy, ErrorCode::secret_empty, std::string(role) + " is empty");
-  if (secret.size() < kMinSecretBytes && !policy.link_protected) {
+  // A secret held by reference: its length as its holder tells it (0: not told, not checked).
+  const std::size_t size =
+      secret.reference() != nullptr ? secret.reference()->size() : secret.size();
+  if (size < kMinSecretBytes && size != 0 && !policy.link_protected) {
     return make_error(ErrorKind::policy, ErrorCode::secret_too_short,
-                      std::string(role) + " is " + std::to_string(secret.size()) +
+                      std::string(role) + " is " + std::to_string(size) +
                           " bytes; RFC 7143 §9.2.1 requires at least 12 bytes (96 bits) unless "
                           "the link is protected by IPsec");
   }

@@ -9,7 +9,7 @@ Result<std::optional<Secret>> InMemorySecretProvider::find_secret(const AccountQ
   const auto it = std::find_if(m_accounts.begin(), m_accounts.end(),
                                [&](const ChapCredentials& a) { return a.name == query.chap_n; });
   if (it == m_accounts.end()) return std::optional<Secret>();
-  return std::optional<Secret>(Secret::from_bytes(it->secret.bytes()));
+  return std::optional<Secret>(it->secret.clone());
 }
 
 }  // namespace multichap

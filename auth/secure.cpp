@@ -532,7 +532,8 @@ void wipe(SecureBytes& bytes) {
   bytes.clear();
 }
 
-Secret::Secret(Secret&& other) noexcept : m_bytes(std::move(other.m_bytes)) {
+Secret::Secret(Secret&& other) noexcept
+    : m_bytes(std::move(other.m_bytes)), m_reference(std::move(other.m_reference)) {
   other.clear();
 }
 
@@ -540,6 +541,7 @@ Secret& Secret::operator=(Secret&& other) noexcept {
   if (this != &other) {
     clear();
     m_bytes = std::move(other.m_bytes);
+    m_reference = std::move(other.m_reference);
     other.clear();
   }
   return *this;

@@ -9,6 +9,7 @@
 #include <iosfwd>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
@@ -18,6 +19,8 @@
 #include "auth/result.h"
 
 namespace multichap {
+
+class KeyReference;  // auth/key_reference.h
 
 // Overwrites n bytes at p with zeros in a way the optimizer may not remove.
 void secure_wipe(void* p, std::size_t n);
@@ -150,17 +153,46 @@ class Secret {
   // Parses an iSCSI binary value (0x... hex or 0b... base64); fails with a usage error.
   static Result<Secret> from_encoded(std::string_view encoded);
 
+  // A secret held by reference (a key in a token, auth/key_reference.h): its bytes never enter
+  // this process. bytes() is then empty; digests over it are computed where it lives
+  // (ChapCrypto::digest_with_secret).
+  static Secret from_reference(std::shared_ptr<const KeyReference> reference) {
+    Secret s;
+    s.m_reference = std::move(reference);
+    return s;
+  }
+  // The reference, or nullptr for a secret held as bytes.
+  const KeyReference* reference() const { return m_reference.get(); }
+  const std::shared_ptr<const KeyReference>& shared_reference() const { return m_reference; }
+  // Another handle on the same secret: the bytes copied (into wiping memory), or the reference
+  // shared.
+  Secret clone() const {
+    Secret s = from_bytes(bytes());
+    s.m_reference = m_reference;
+    return s;
+  }
+
   ByteView bytes() const { return ByteView(m_bytes.data(), m_bytes.size()); }
   std::size_t size() const { return m_bytes.size(); }
-  bool empty() const { return m_bytes.empty(); }
-  bool equals(const Secret& other) const { return constant_time_equal(bytes(), other.bytes()); }
-  // Wipes and empties the secret.
-  void clear() { wipe(m_bytes); }
+  bool empty() const { return m_bytes.empty() && !m_reference; }
+  // Secrets held as bytes: the same bytes. With a reference on either side, only the same
+  // reference is equal (the bytes are out of reach: same_secret() in auth/chap_config.h
+  // compares what two secrets are).
+  bool equals(const Secret& other) const {
+    if (m_reference || other.m_reference) return m_reference == other.m_reference;
+    return constant_time_equal(bytes(), other.bytes());
+  }
+  // Wipes and empties the secret (and drops its reference).
+  void clear() {
+    wipe(m_bytes);
+    m_reference.reset();
+  }
 
   friend std::ostream& operator<<(std::ostream&, const Secret&) = delete;
 
  private:
   SecureBytes m_bytes;
+  std::shared_ptr<const KeyReference> m_reference;
 };
 
 }  // namespace multichap

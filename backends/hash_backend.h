@@ -42,8 +42,12 @@ struct RefusedBackend {
 };
 
 // Names of the backends available, in default order: openssl, gcrypt, nettle, botan (those of
-// them that loaded), then any other in the order found. Loads the search path on first use.
+// them that loaded), then any other in the order found, except those that compute only with keys
+// held by reference (MULTICHAP_BACKEND_F_KEYS_ONLY: pkcs11). Loads the search path on first use.
 std::vector<std::string> built_backends();
+// Names of the backends that hold secrets by reference (the key_* functions of ABI 1.1,
+// backends/key_store.h), in load order; make_backend() finds them by name too.
+std::vector<std::string> key_backends();
 // The first of built_backends(); "" when there is none.
 std::string default_backend_name();
 

@@ -44,7 +44,8 @@ constexpr StaticEntry kStaticBackends[] = {
 // The default order: the first of these that loaded is the default backend.
 constexpr std::array<std::string_view, 4> kPreferred = {"openssl", "gcrypt", "nettle", "botan"};
 // Names this project ships (for "not built" rather than "unknown").
-constexpr std::array<std::string_view, 4> kShipped = kPreferred;
+constexpr std::array<std::string_view, 5> kShipped = {"openssl", "gcrypt", "nettle", "botan",
+                                                      "pkcs11"};
 
 std::string canonical_path(const std::string& path);
 
@@ -81,9 +82,21 @@ class Registry {
       }
     }
     for (const auto& b : m_backends) {
-      if (std::find(kPreferred.begin(), kPreferred.end(), b->name()) == kPreferred.end()) {
+      if (std::find(kPreferred.begin(), kPreferred.end(), b->name()) == kPreferred.end() &&
+          !b->keys_only()) {
         out.push_back(b);
       }
+    }
+    return out;
+  }
+
+  // The backends with the key_* functions (secrets by reference), in load order.
+  std::vector<std::shared_ptr<TableBackend>> with_keys() {
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    scan();
+    std::vector<std::shared_ptr<TableBackend>> out;
+    for (const auto& b : m_backends) {
+      if (b->has_keys()) out.push_back(b);
     }
     return out;
   }
@@ -366,6 +379,12 @@ std::vector<std::string> backend_search_path() {
 std::vector<std::string> built_backends() {
   std::vector<std::string> names;
   for (const auto& b : Registry::instance().ordered()) names.emplace_back(b->name());
+  return names;
+}
+
+std::vector<std::string> key_backends() {
+  std::vector<std::string> names;
+  for (const auto& b : Registry::instance().with_keys()) names.emplace_back(b->name());
   return names;
 }
 

@@ -16,6 +16,8 @@ namespace {
 // The fields up to and including random() must be present; raw_* are optional.
 constexpr std::size_t kRequiredSize = offsetof(multichap_backend_v1, random) + sizeof(void*);
 constexpr std::size_t kRawSize = offsetof(multichap_backend_v1, raw_free) + sizeof(void*);
+// ABI 1.1: the key_* functions (secrets by reference).
+constexpr std::size_t kKeysSize = offsetof(multichap_backend_v1, key_list) + sizeof(void*);
 
 int chap_a_of(Algorithm alg) {
   return static_cast<int>(algorithm_info(alg).chap_a);
@@ -147,6 +149,9 @@ TableBackend::TableBackend(const multichap_backend_v1* table, void* ctx, std::st
       m_origin(std::move(origin)),
       m_has_raw(table->size >= kRawSize && table->raw_new != nullptr &&
                 table->raw_digest != nullptr && table->raw_free != nullptr),
+      m_has_keys(table->size >= kKeysSize && table->key_open != nullptr &&
+                 table->key_close != nullptr && table->key_supports != nullptr &&
+                 table->key_compute != nullptr),
       m_slot(kNoSlot) {
   if ((table->flags & MULTICHAP_BACKEND_F_SERIAL) != 0) m_serial = std::make_unique<std::mutex>();
 }

@@ -35,6 +35,13 @@ class TableBackend final : public HashBackend {
   // The library called directly (the table's raw_* functions), or nullptr without them.
   std::unique_ptr<RawDigest> raw_digest(Algorithm alg) const;
 
+  // Whether the table has the key_* functions of ABI 1.1 (secrets by reference,
+  // backends/key_store.h): its size covers them and key_open, key_close, key_supports and
+  // key_compute are set.
+  bool has_keys() const { return m_has_keys; }
+  // MULTICHAP_BACKEND_F_KEYS_ONLY: it computes with keys only, never over plain secrets.
+  bool keys_only() const { return (m_table->flags & MULTICHAP_BACKEND_F_KEYS_ONLY) != 0; }
+
   const multichap_backend_v1& table() const { return *m_table; }
   void* context() const { return m_ctx; }
 
@@ -49,6 +56,7 @@ class TableBackend final : public HashBackend {
   std::string m_backend_version;
   std::string m_origin;
   bool m_has_raw;
+  bool m_has_keys;
   // This backend's random pool in each thread, taken at the first random(): a table refused
   // after its adapter was made (known answers) uses none.
   mutable std::atomic<std::size_t> m_slot;

@@ -4,12 +4,15 @@
 // bytes, and the ChapTarget step that issues CHAP_A/CHAP_I/CHAP_C). Response and verify are
 // paired with the raw library doing the same digest over the same three parts.
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "auth/chap.h"
 #include "auth/secure.h"
 #include "backends/hash_backend.h"
+#include "backends/key_store.h"
 #include "bench/bench_util.h"
 #include "bench/chap_fixtures.h"
 #include "bench/raw_baselines.h"
@@ -180,9 +183,54 @@ void register_target_challenge(const std::shared_ptr<const HashBackend>& backend
       });
 }
 
+// CHAP responses with the secret in a PKCS#11 token (the pkcs11 backend, e.g. SoftHSM2) against
+// the same algorithm with the secret in memory on OpenSSL, in one run: token_response rows, wall
+// time (a hardware token spends its time outside this process), on 1 and 2 threads (each thread
+// takes its own session from the key's pool). Registered only when MULTICHAP_BENCH_PKCS11_URI
+// names a key (bench/token_bench.sh makes a SoftHSM2 token and runs them).
+void register_token_benchmarks() {
+  const char* uri = std::getenv("MULTICHAP_BENCH_PKCS11_URI");
+  if (uri == nullptr || *uri == '\0') return;
+  auto key = secret_from_reference(uri);
+  if (!key) {
+    std::fprintf(stderr, "token benchmarks skipped: %s\n", key.error().message.c_str());
+    return;
+  }
+  auto openssl = make_backend("openssl");
+  if (!openssl) return;
+  auto shared_key = std::make_shared<const Secret>(std::move(key).value());
+  constexpr std::size_t kChallenge = 32;
+  for (const Algorithm alg : {Algorithm::sha1, Algorithm::sha256}) {
+    if (!shared_key->reference()->supports(alg)) continue;
+    for (const bool in_token : {true, false}) {
+      const std::string name = bench_name("token_response", "ours", in_token ? "pkcs11" : "openssl",
+                                          algorithm_name(alg), std::to_string(kChallenge));
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [shared_key, backend = *openssl, alg, in_token](benchmark::State& state) {
+            const ResponseInputs in(kChallenge);
+            const Secret& secret = in_token ? *shared_key : in.secret;
+            std::array<std::uint8_t, kMaxDigestSize> out{};
+            bool failed = false;
+            for (auto _ : state) {
+              const auto r = chap_response(*backend, alg, kIdentifier, secret, in.challenge, out);
+              failed |= !r.has_value();
+              benchmark::DoNotOptimize(out.data());
+            }
+            if (failed) return state.SkipWithError("chap_response failed");
+            state.SetItemsProcessed(state.iterations());
+          })
+          ->UseRealTime()
+          ->Threads(1)
+          ->Threads(2);
+    }
+  }
+}
+
 }  // namespace
 
 void register_chap_benchmarks() {
+  register_token_benchmarks();
   for (const std::string& name : bench_backends()) {
     auto backend = make_backend(name);
     if (!backend) continue;

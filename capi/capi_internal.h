@@ -21,6 +21,7 @@
 #include "auth/chap.h"
 #include "auth/secret_provider.h"
 #include "backends/hash_backend.h"
+#include "backends/key_store.h"
 #include "session/offer_fallback.h"
 
 #ifndef MULTICHAP_VERSION_STRING
@@ -155,8 +156,17 @@ inline multichap_status guarded(std::string& slot, Body&& body) noexcept {
   }
 }
 
+// A secret held by reference from a C caller's URI (backends/key_store.h).
+inline Result<Secret> secret_from_uri(const char* uri) {
+  if (uri == nullptr) {
+    return make_error(ErrorKind::usage, ErrorCode::key_reference_invalid,
+                      "the secret's URI must not be NULL");
+  }
+  return secret_from_reference(uri);
+}
+
 inline Secret copy_secret(const Secret& s) {
-  return Secret::from_bytes(s.bytes());
+  return s.clone();
 }
 inline std::optional<ChapCredentials> copy_credentials(const std::optional<ChapCredentials>& c) {
   if (!c) return std::nullopt;

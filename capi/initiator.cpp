@@ -79,6 +79,33 @@ multichap_status multichap_initiator_set_target_credentials(multichap_initiator*
   });
 }
 
+multichap_status multichap_initiator_set_credentials_uri(multichap_initiator* ini,
+                                                         const char* chap_n, const char* uri) {
+  if (ini == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "initiator is NULL");
+  return guarded(ini->error, [&] {
+    if (!valid_name(chap_n, ini->error, "CHAP_N")) return MULTICHAP_ERR_USAGE;
+    auto secret = secret_from_uri(uri);
+    if (!secret) return fail(ini->error, secret.error());
+    ChapInitiatorConfig candidate = copy_config(ini->config);
+    candidate.local = ChapCredentials{chap_n, std::move(secret).value()};
+    return apply(ini, std::move(candidate), true);
+  });
+}
+
+multichap_status multichap_initiator_set_target_credentials_uri(multichap_initiator* ini,
+                                                                const char* expected_chap_n,
+                                                                const char* uri) {
+  if (ini == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "initiator is NULL");
+  return guarded(ini->error, [&] {
+    if (!valid_name(expected_chap_n, ini->error, "expected CHAP_N")) return MULTICHAP_ERR_USAGE;
+    auto secret = secret_from_uri(uri);
+    if (!secret) return fail(ini->error, secret.error());
+    ChapInitiatorConfig candidate = copy_config(ini->config);
+    candidate.target = ChapCredentials{expected_chap_n, std::move(secret).value()};
+    return apply(ini, std::move(candidate), ini->has_credentials);
+  });
+}
+
 multichap_status multichap_initiator_set_algorithms(multichap_initiator* ini, const int* chap_a,
                                                     size_t count) {
   if (ini == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "initiator is NULL");

@@ -103,9 +103,13 @@ multichap_status multichap_target_config_add_account(multichap_target_config* cf
     auto checked = multichap::check_secret(s, "initiator secret for '" + std::string(chap_n) + "'",
                                            now.policy);
     if (!checked) return fail(cfg->error, checked.error());
-    if (now.local && now.local->secret.equals(s)) {
-      return fail(cfg->error, MULTICHAP_ERR_POLICY,
-                  "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+    if (now.local) {
+      auto same = multichap::same_secret(*cfg->backend, now.local->secret, s);
+      if (!same) return fail(cfg->error, same.error());
+      if (*same) {
+        return fail(cfg->error, MULTICHAP_ERR_POLICY,
+                    "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+      }
     }
     ChapTargetConfig candidate = copy_config(now);
     candidate.accounts.push_back(ChapCredentials{chap_n, std::move(s)});
@@ -138,13 +142,70 @@ multichap_status multichap_target_config_set_credentials(multichap_target_config
     auto checked = multichap::check_secret(s, "target secret", now.policy);
     if (!checked) return fail(cfg->error, checked.error());
     for (const auto& a : now.accounts) {
-      if (a.secret.equals(s)) {
+      auto same = multichap::same_secret(*cfg->backend, a.secret, s);
+      if (!same) return fail(cfg->error, same.error());
+      if (*same) {
         return fail(cfg->error, MULTICHAP_ERR_POLICY,
                     "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
       }
     }
     ChapTargetConfig candidate = copy_config(now);
     candidate.local = ChapCredentials{chap_n, std::move(s)};
+    return commit(cfg, std::move(candidate));
+  });
+}
+
+multichap_status multichap_target_config_add_account_uri(multichap_target_config* cfg,
+                                                         const char* chap_n, const char* uri) {
+  if (cfg == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "configuration is NULL");
+  return guarded(cfg->error, [&] {
+    if (!valid_name(chap_n, cfg->error, "CHAP_N")) return MULTICHAP_ERR_USAGE;
+    const ChapTargetConfig& now = *cfg->config;
+    for (const auto& a : now.accounts) {
+      if (a.name == chap_n) {
+        return fail(cfg->error, MULTICHAP_ERR_USAGE,
+                    "an account named '" + a.name + "' already exists");
+      }
+    }
+    auto s = secret_from_uri(uri);
+    if (!s) return fail(cfg->error, s.error());
+    auto checked = multichap::check_secret(*s, "initiator secret for '" + std::string(chap_n) + "'",
+                                           now.policy);
+    if (!checked) return fail(cfg->error, checked.error());
+    if (now.local) {
+      auto same = multichap::same_secret(*cfg->backend, now.local->secret, *s);
+      if (!same) return fail(cfg->error, same.error());
+      if (*same) {
+        return fail(cfg->error, MULTICHAP_ERR_POLICY,
+                    "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+      }
+    }
+    ChapTargetConfig candidate = copy_config(now);
+    candidate.accounts.push_back(ChapCredentials{chap_n, std::move(s).value()});
+    return commit(cfg, std::move(candidate));
+  });
+}
+
+multichap_status multichap_target_config_set_credentials_uri(multichap_target_config* cfg,
+                                                             const char* chap_n, const char* uri) {
+  if (cfg == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "configuration is NULL");
+  return guarded(cfg->error, [&] {
+    if (!valid_name(chap_n, cfg->error, "CHAP_N")) return MULTICHAP_ERR_USAGE;
+    const ChapTargetConfig& now = *cfg->config;
+    auto s = secret_from_uri(uri);
+    if (!s) return fail(cfg->error, s.error());
+    auto checked = multichap::check_secret(*s, "target secret", now.policy);
+    if (!checked) return fail(cfg->error, checked.error());
+    for (const auto& a : now.accounts) {
+      auto same = multichap::same_secret(*cfg->backend, a.secret, *s);
+      if (!same) return fail(cfg->error, same.error());
+      if (*same) {
+        return fail(cfg->error, MULTICHAP_ERR_POLICY,
+                    "the same secret may not authenticate both directions (RFC 7143 §9.2.1)");
+      }
+    }
+    ChapTargetConfig candidate = copy_config(now);
+    candidate.local = ChapCredentials{chap_n, std::move(s).value()};
     return commit(cfg, std::move(candidate));
   });
 }

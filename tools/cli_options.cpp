@@ -33,10 +33,12 @@ bool ends_with(const std::string& text, const std::string& tail) {
          text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// The options whose values are secrets themselves (a --*secret-file value is only a path).
+// The options whose values are secrets themselves (a --*secret-file value is only a path; a
+// --*secret-pkcs11 URI may hold a PIN).
 bool is_secret_valued(const CLI::Option& option) {
   const std::string& name = option.get_single_name();
-  return ends_with(name, "secret") || ends_with(name, "secret-hex");
+  return ends_with(name, "secret") || ends_with(name, "secret-hex") ||
+         ends_with(name, "secret-pkcs11");
 }
 
 bool secret_given(const CLI::App& command) {
@@ -133,8 +135,10 @@ void add_secret_options(CLI::App& command, const std::string& prefix) {
   CLI::Option* text = add_value(command, prefix + "secret");
   CLI::Option* hex = add_value(command, prefix + "secret-hex");
   CLI::Option* file = add_value(command, prefix + "secret-file");
-  text->excludes(hex)->excludes(file);
-  hex->excludes(file);
+  CLI::Option* pkcs11 = add_value(command, prefix + "secret-pkcs11");
+  text->excludes(hex)->excludes(file)->excludes(pkcs11);
+  hex->excludes(file)->excludes(pkcs11);
+  file->excludes(pkcs11);
 }
 
 CLI::Validator number_in(std::uint32_t min, std::uint32_t max, std::string rule) {

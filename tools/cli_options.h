@@ -44,8 +44,9 @@ class Options {
 CLI::Option* add_value(CLI::App& command, const std::string& name);
 // --name, at most once, without a value.
 CLI::Option* add_flag(CLI::App& command, const std::string& name);
-// --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH, at most one of them
-// (read by read_secret, tools/commands.h). Without validators: no parse error shows their values.
+// --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH,
+// --<prefix>secret-pkcs11 URI, at most one of them (read by read_secret, tools/commands.h).
+// Without validators: no parse error shows their values.
 void add_secret_options(CLI::App& command, const std::string& prefix);
 
 // Checks run while parsing. A failed check is the usage error "--name: RULE"; the rule never

@@ -35,17 +35,20 @@ void define_bench(CLI::App& command);  // tools/bench_command.cpp
 int run_bench(const Options& options);
 void define_store(CLI::App& command);  // tools/store_command.cpp
 int run_store(const Options& options);
+void define_token(CLI::App& command);  // tools/token_command.cpp
+int run_token(const Options& options);
 
 // Whether read_secret may fall back to the environment variable. Callers say no when the command
 // does not ask for CHAP in that direction (no user name for it), so that a merely exported
 // MULTICHAP_SECRET or MULTICHAP_TARGET_SECRET never turns a command into a usage error.
 enum class SecretFromEnv { no, yes };
 
-// Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH
-// or, when from_env says so, the environment variable env_name, in that order of precedence;
-// exactly one source may be given on the command line. Warns on stderr when the secret itself is
-// on the command line (naming env_name as an alternative). Returns an empty Secret (empty()) when
-// none was given.
+// Reads a secret from --<prefix>secret TEXT, --<prefix>secret-hex HEX, --<prefix>secret-file PATH,
+// --<prefix>secret-pkcs11 URI (a key in a token, opened with --pkcs11-allow-md5 when given: a
+// Secret held by reference) or, when from_env says so, the environment variable env_name, in that
+// order of precedence; exactly one source may be given on the command line. Warns on stderr when
+// the secret itself is on the command line (naming env_name as an alternative). Returns an empty
+// Secret (empty()) when none was given.
 Result<Secret> read_secret(const Options& options, const std::string& prefix, const char* env_name,
                            SecretFromEnv from_env = SecretFromEnv::yes);
 

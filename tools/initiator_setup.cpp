@@ -146,6 +146,15 @@ Result<void> initiator_options_from(const Options& options, InitiatorOptions& in
   return {};
 }
 
+void print_secret_notes(const std::shared_ptr<const ChapInitiatorConfig>& config,
+                        const std::shared_ptr<const HashBackend>& backend,
+                        const InitiatorOptions& init) {
+  if (!init.transcript) return;
+  auto valid = ValidChapInitiatorConfig::create(config, backend);
+  if (!valid) return;  // the login reports it
+  for (const std::string& note : (*valid)->notes()) init.transcript("note: " + note);
+}
+
 void define_chap_options(CLI::App& command) {
   add_value(command, "user");
   add_secret_options(command, "");
@@ -156,6 +165,7 @@ void define_chap_options(CLI::App& command) {
   add_value(command, "challenge-size")->check(number_in(16, 1024));
   add_flag(command, "legacy-tgt-sha1");
   add_flag(command, "link-protected");
+  add_flag(command, "pkcs11-allow-md5");
 }
 
 void define_initiator_options(CLI::App& command) {

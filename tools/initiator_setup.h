@@ -51,6 +51,12 @@ Result<std::shared_ptr<const ChapInitiatorConfig>> initiator_config(
 // --quiet) into init.
 Result<void> initiator_options_from(const Options& options, InitiatorOptions& init);
 
+// Through init.transcript (when set), one "note: ..." line per algorithm of the policy that is
+// not offered because a secret held in a token cannot compute it there, with the token's reason.
+void print_secret_notes(const std::shared_ptr<const ChapInitiatorConfig>& config,
+                        const std::shared_ptr<const HashBackend>& backend,
+                        const InitiatorOptions& init);
+
 // `multichap login` with a portal (from --portal or a node record): one target (--target or
 // node.name) or, with --all, every target a SendTargets discovery finds there. Returns the exit
 // status (the worst of all logins under --all).

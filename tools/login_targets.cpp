@@ -24,6 +24,7 @@ int login_one(const std::shared_ptr<const ChapInitiatorConfig>& config,
               unsigned connections, bool name_target) {
   auto auth = InitiatorAuthenticator::create(config, backend);
   if (!auth) return report_error(auth.error());
+  print_secret_notes(config, backend, init);
   const std::string target = init.target_name;
   auto session = InitiatorSession::create(std::move(init), std::move(auth).value());
   if (!session) return report_error(session.error());

@@ -10,6 +10,7 @@
 #include "auth/chap.h"
 #include "auth/encoding.h"
 #include "backends/hash_backend.h"
+#include "backends/key_store.h"
 #include "multichap/backend.h"
 #include "tools/commands.h"
 #include "tools/error_hints.h"
@@ -32,6 +33,7 @@ commands:
   discover     list the targets behind a portal (SendTargets discovery, optionally with CHAP)
   bench        hash throughput and CHAP operation rates per backend and algorithm
   store        write and list a fleet's accounts, identities and targets in etcd
+  token        put a CHAP secret into a PKCS#11 token (import), list a token's keys (list)
 
 Run 'multichap COMMAND --help' for a command's options, 'multichap --version' for the version.
 Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other failure.
@@ -39,7 +41,8 @@ Exit status: 0 success, 1 authentication failed, 2 usage error, 3 any other fail
 
 constexpr const char* kResponseUsage =
     R"(usage: multichap response --alg ALG --id N --challenge VALUE
-                          (--secret TEXT | --secret-hex HEX | --secret-file PATH) [--backend B]
+                          (--secret TEXT | --secret-hex HEX | --secret-file PATH |
+                           --secret-pkcs11 URI) [--backend B]
 
 Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
 
@@ -50,6 +53,8 @@ Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
   --secret-hex HEX   the secret as hex bytes (0x prefix optional)
   --secret-file PATH read the secret (text, trailing newline stripped) from a file
                      (or set MULTICHAP_SECRET in the environment)
+  --secret-pkcs11 URI
+                     a key in a PKCS#11 token (README "Secrets in a token"): computed there
   --backend B        crypto backend: a name or a plugin's path (see 'multichap algorithms');
                      default: the first found
 )";
@@ -86,10 +91,29 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix, co
   const std::string text_opt = prefix + "secret";
   const std::string hex_opt = prefix + "secret-hex";
   const std::string file_opt = prefix + "secret-file";
-  const int given = options.has(text_opt) + options.has(hex_opt) + options.has(file_opt);
+  const std::string pkcs11_opt = prefix + "secret-pkcs11";
+  const int given = options.has(text_opt) + options.has(hex_opt) + options.has(file_opt) +
+                    options.has(pkcs11_opt);
   if (given > 1) {
-    return make_error(ErrorKind::usage,
-                      "give only one of --" + text_opt + ", --" + hex_opt + ", --" + file_opt);
+    return make_error(ErrorKind::usage, "give only one of --" + text_opt + ", --" + hex_opt +
+                                            ", --" + file_opt + ", --" + pkcs11_opt);
+  }
+  if (const std::string* uri = options.get(pkcs11_opt)) {
+    // A key in a PKCS#11 token: opened here, computed with inside the token, never read.
+    if (uri->find("pin-value=") != std::string::npos) {
+      std::cerr << "multichap: warning: --" << pkcs11_opt
+                << " has pin-value= on the command line, where other users can read it (ps); "
+                   "prefer pin-source=file:PATH or MULTICHAP_PKCS11_PIN\n";
+    }
+    const bool allow_md5 = options.has("pkcs11-allow-md5");
+    auto secret = secret_from_reference(*uri, KeyOpenOptions{allow_md5});
+    if (!secret) return with_context("--" + pkcs11_opt, secret.error());
+    if (allow_md5 && secret->reference()->supports(Algorithm::md5)) {
+      std::cerr << "multichap: warning: MD5 is allowed with " << secret->reference()->describe()
+                << "; a token digests a key with MD5 usually only when the key's value is "
+                   "readable: then anyone who can log into the token can read the secret\n";
+    }
+    return secret;
   }
   if (const std::string* text = options.get(text_opt)) {
     std::cerr << "multichap: warning: --" << text_opt
@@ -117,7 +141,8 @@ Result<Secret> read_secret(const Options& options, const std::string& prefix, co
   return Secret{};
 }
 
-constexpr const char* kAlgorithmsUsage = R"(usage: multichap algorithms [--backend PATH]
+constexpr const char* kAlgorithmsUsage =
+    R"(usage: multichap algorithms [--backend PATH] [--secret-pkcs11 URI [--pkcs11-allow-md5]]
 
 Lists the crypto backends available (default first) with the file each came from, the library
 it computes with and the CHAP algorithms it can compute at run time; whether the secret arena
@@ -128,11 +153,18 @@ Plugins are loaded from the directories of MULTICHAP_BACKEND_PATH (a colon list 
 directories), then from the package's backend directory.
 
   --backend PATH    also load the backend plugin at PATH (a path: it contains a '/')
+  --secret-pkcs11 URI
+                    also list what the token can compute with that key (RFC 7512 URI, e.g.
+                    pkcs11:token=multichap;object=alice;type=secret-key), and why not
+  --pkcs11-allow-md5
+                    let the key compute MD5 if the token can (only for a readable key)
 )";
 
 void define_algorithms(CLI::App& command) {
   set_usage(command, kAlgorithmsUsage);
   add_value(command, "backend");
+  add_value(command, "secret-pkcs11");
+  add_flag(command, "pkcs11-allow-md5");
 }
 
 int run_algorithms(const Options& options) {
@@ -158,6 +190,34 @@ int run_algorithms(const Options& options) {
     // One secret's worth from the arena, so the line says whether its pages can be locked.
     const SecureBytes probe(1);
     std::cout << secret_arena_status() << "\n";
+  }
+  const auto holders = key_backends();
+  if (!holders.empty()) {
+    std::cout << "backends holding secrets by reference (--secret-pkcs11):\n";
+    for (const std::string& name : holders) {
+      auto backend = make_backend(name);
+      if (!backend) return report_error(backend.error());
+      // Not "  NAME (VERSION)": that line names a backend of plain secrets.
+      std::cout << "  " << name << ": " << (*backend)->version() << ", from "
+                << (*backend)->origin() << "\n";
+    }
+  }
+  if (options.has("secret-pkcs11")) {
+    auto secret = read_secret(options, "", "MULTICHAP_SECRET", SecretFromEnv::no);
+    if (!secret) return report_error(secret.error());
+    const KeyReference& key = *secret->reference();
+    std::cout << "secret " << key.describe();
+    if (key.size() != 0) std::cout << " (" << key.size() << " bytes)";
+    std::cout << ", computed in the token:\n";
+    for (const auto& info : kAlgorithms) {
+      std::cout << "    CHAP_A=" << int{info.chap_a} << "  " << info.name;
+      for (std::size_t pad = info.name.size(); pad < 9; ++pad) std::cout << ' ';
+      if (key.supports(info.id)) {
+        std::cout << "supported\n";
+      } else {
+        std::cout << "unsupported: " << key.why_unsupported(info.id) << "\n";
+      }
+    }
   }
   std::cout << "plugin directories searched:\n";
   for (const std::string& dir : backend_search_path()) std::cout << "  " << dir << "\n";
@@ -195,6 +255,7 @@ void define_response(CLI::App& command) {
       ->check(number_in(0, 255, "must be 0-255 (decimal or 0x hex)"));
   add_value(command, "challenge")->required();
   add_secret_options(command, "");
+  add_flag(command, "pkcs11-allow-md5");
   add_value(command, "backend");
 }
 
@@ -249,7 +310,8 @@ int dispatch(int argc, char** argv) {
                                           {"login", define_login, run_login},
                                           {"discover", define_discover, run_discover},
                                           {"bench", define_bench, run_bench},
-                                          {"store", define_store, run_store}};
+                                          {"store", define_store, run_store},
+                                          {"token", define_token, run_token}};
   for (const Command& c : kCommands) c.define(*app.add_subcommand(c.name));
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args.front() == "--version") args.front() = "version";  // the same command

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "auth/algorithm.h"
+#include "backends/key_store.h"
 #include "tools/secret_file.h"
 
 namespace multichap::cli {
@@ -93,10 +94,24 @@ class Reader {
     MULTICHAP_ASSIGN_OR_RETURN(auto file, string(t, "secret_file"));
     MULTICHAP_ASSIGN_OR_RETURN(auto env, string(t, "secret_env"));
     MULTICHAP_ASSIGN_OR_RETURN(auto inline_secret, string(t, "secret"));
-    const int sources =
-        int{file.has_value()} + int{env.has_value()} + int{inline_secret.has_value()};
+    MULTICHAP_ASSIGN_OR_RETURN(auto pkcs11, string(t, "secret_pkcs11"));
+    const int sources = int{file.has_value()} + int{env.has_value()} +
+                        int{inline_secret.has_value()} + int{pkcs11.has_value()};
     if (sources != 1) {
-      return error(line, what + " needs exactly one of secret_file, secret_env, secret");
+      return error(line,
+                   what + " needs exactly one of secret_file, secret_env, secret, secret_pkcs11");
+    }
+    if (pkcs11) {
+      // A key in a PKCS#11 token (RFC 7512 URI): opened now, never read into memory.
+      auto key = secret_from_reference(*pkcs11);
+      if (!key) {
+        // Its own kind: a wrong PIN or an absent token is not a mistake in the file.
+        return make_error(key.error().kind, key.error().code,
+                          m_path + ":" + std::to_string(line_of(*t.get("secret_pkcs11"))) + ": " +
+                              what + ": " + key.error().message);
+      }
+      shown = "secret_pkcs11 = \"" + reference_for_display(*pkcs11) + "\"";
+      return std::move(key).value();
     }
     if (file) {
       const std::string path = (!file->empty() && (*file)[0] == '/') ? *file : m_dir + "/" + *file;
@@ -375,8 +390,8 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
       const std::string name(key.str());
       const std::string where = std::string(section) + "." + name;
       if (entry == nullptr) return reader.error(Reader::line_of(value), where + " must be a table");
-      MULTICHAP_GUARD(
-          reader.only(*entry, {"secret_file", "secret_env", "secret"}, "[" + where + "]"));
+      MULTICHAP_GUARD(reader.only(*entry, {"secret_file", "secret_env", "secret", "secret_pkcs11"},
+                                  "[" + where + "]"));
       std::string shown;
       MULTICHAP_ASSIGN_OR_RETURN(Secret secret, reader.secret(*entry, Reader::line_of(value), where,
                                                               shown, config.warnings));
@@ -416,8 +431,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
         what += ": no [accounts." + name + "]";
         return reader.error(line, what);
       }
-      chap->accounts.push_back(
-          ChapCredentials{name, Secret::from_bytes(it->second.secret.bytes())});
+      chap->accounts.push_back(ChapCredentials{name, it->second.secret.clone()});
     }
     summary += "accounts = " + quoted_list(names) + "\n";
     if (identity) {
@@ -426,7 +440,7 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
         return reader.error(Reader::line_of(*t.get("identity")),
                             where + ": no [identities." + *identity + "]");
       }
-      chap->local = ChapCredentials{*identity, Secret::from_bytes(it->second.secret.bytes())};
+      chap->local = ChapCredentials{*identity, it->second.secret.clone()};
       summary += "identity = \"" + *identity + "\"\n";
     }
     if (method == "mutual") {

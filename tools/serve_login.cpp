@@ -41,6 +41,9 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --user U                 the initiator's CHAP_N to accept
   --secret S               its secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
   --secret-hex HEX, --secret-file PATH
+  --secret-pkcs11 URI      the secret as a key in a PKCS#11 token (README "Secrets in a token"):
+                           computed there, never read; also --target-secret-pkcs11 URI
+  --pkcs11-allow-md5       let token keys compute MD5 if the token can (only readable keys)
   --target-user U          our CHAP_N for mutual CHAP
   --target-secret S        our secret for mutual CHAP (or --target-secret-file, --target-secret-hex,
                            MULTICHAP_TARGET_SECRET, which is read only with --target-user); must
@@ -104,6 +107,9 @@ discovery of --all) a usage error.
   --user U                 our CHAP_N
   --secret S               our secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
   --secret-hex HEX, --secret-file PATH
+  --secret-pkcs11 URI      our secret as a key in a PKCS#11 token (README "Secrets in a token"):
+                           computed there, never read; also --target-secret-pkcs11 URI
+  --pkcs11-allow-md5       let token keys compute MD5 if the token can (only readable keys)
   --target-user U          the target's expected CHAP_N: asks for mutual CHAP
   --target-secret S        the target's secret (or --target-secret-file, --target-secret-hex,
                            MULTICHAP_TARGET_SECRET); must differ from ours
@@ -507,11 +513,11 @@ int run_serve(const Options& options) {
       }
       auto d = std::make_shared<ChapTargetConfig>();
       for (const auto& a : target_options.chap->accounts) {
-        d->accounts.push_back(ChapCredentials{a.name, Secret::from_bytes(a.secret.bytes())});
+        d->accounts.push_back(ChapCredentials{a.name, a.secret.clone()});
       }
       if (target_options.chap->local) {
         d->local = ChapCredentials{target_options.chap->local->name,
-                                   Secret::from_bytes(target_options.chap->local->secret.bytes())};
+                                   target_options.chap->local->secret.clone()};
       }
       d->policy = target_options.chap->policy;
       d->policy.require_mutual = *how == "mutual";
@@ -603,9 +609,8 @@ int run_login(const Options& options) {
     init.target_name =
         options.has("target") ? *options.get("target") : "iqn.2026-11.org.multichap:embedded";
     auto chap = std::make_shared<ChapTargetConfig>();
-    chap->accounts.push_back(ChapCredentials{user, Secret::from_bytes(secret->bytes())});
-    chap->local =
-        ChapCredentials{(*target_creds)->name, Secret::from_bytes((*target_creds)->secret.bytes())};
+    chap->accounts.push_back(ChapCredentials{user, secret->clone()});
+    chap->local = ChapCredentials{(*target_creds)->name, (*target_creds)->secret.clone()};
     chap->policy = *policy;
     TargetOptions target_options;
     target_options.target_name = init.target_name;
@@ -625,12 +630,14 @@ int run_login(const Options& options) {
     }
   }
 
-  ChapInitiatorConfig config;
-  config.local = ChapCredentials{user, std::move(secret).value()};
-  config.target = std::move(target_creds).value();
-  config.policy = *policy;
-  auto auth = InitiatorAuthenticator::create(std::move(config), *backend);
+  auto config = std::make_shared<ChapInitiatorConfig>();
+  config->local = ChapCredentials{user, std::move(secret).value()};
+  config->target = std::move(target_creds).value();
+  config->policy = *policy;
+  std::shared_ptr<const ChapInitiatorConfig> shared = std::move(config);
+  auto auth = InitiatorAuthenticator::create(shared, *backend);
   if (!auth) return report_error(auth.error());
+  print_secret_notes(shared, *backend, init);
   auto session = InitiatorSession::create(init, std::move(auth).value());
   if (!session) return report_error(session.error());
   if (auto ok = (*session)->login(); !ok) {

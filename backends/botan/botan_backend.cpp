@@ -198,6 +198,12 @@ extern "C" const multichap_backend_v1* multichap_backend_botan_entry(
       &botan_raw_new,
       &botan_raw_digest,
       &botan_raw_free,
+      nullptr,  // key_open ... key_list (ABI 1.1): no secrets by reference
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
   };
   return &table;
 }

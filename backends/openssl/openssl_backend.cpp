@@ -263,6 +263,12 @@ extern "C" const multichap_backend_v1* multichap_backend_openssl_entry(
       &openssl_raw_new,
       &openssl_raw_digest,
       &openssl_raw_free,
+      nullptr,  // key_open ... key_list (ABI 1.1): no secrets by reference
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
   };
   return &table;
 }

@@ -143,6 +143,12 @@ static const multichap_backend_v1 kTable = {
     NULL, /* raw_new, raw_digest, raw_free: no baseline for `multichap bench --compare-raw` */
     NULL,
     NULL,
+    NULL, /* key_open ... key_list (ABI 1.1): no secrets held by reference */
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 MULTICHAP_BACKEND_EXPORT const multichap_backend_v1* multichap_backend_entry_v1(

@@ -178,10 +178,11 @@ static int byo_random(void* vctx, uint8_t* out, size_t len) {
   return ok ? MULTICHAP_BACKEND_OK : MULTICHAP_BACKEND_ERR_FAILED;
 }
 
-#define BYO_TABLE(abi_major, size, name, flags)                                                  \
-  {                                                                                              \
-    (abi_major), MULTICHAP_BACKEND_ABI_MINOR, (size), (name), "1.0", "libcrypto one-shot (byo)", \
-        (flags), byo_init, byo_shutdown, byo_supports, byo_compute, byo_random, NULL, NULL, NULL \
+#define BYO_TABLE(abi_major, size, name, flags)                                                   \
+  {                                                                                               \
+    (abi_major), MULTICHAP_BACKEND_ABI_MINOR, (size), (name), "1.0", "libcrypto one-shot (byo)",  \
+        (flags), byo_init, byo_shutdown, byo_supports, byo_compute, byo_random, NULL, NULL, NULL, \
+        NULL, NULL, NULL, NULL, NULL, NULL                                                        \
   }
 
 static const multichap_backend_v1 kByo =

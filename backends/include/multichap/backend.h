@@ -34,6 +34,9 @@
  *     mechanism) says so in supports(); the host offers and accepts only what supports() says.
  *     The host also checks each supported algorithm against a published digest when it loads
  *     the backend, and refuses a backend that gets one wrong or reports a wrong length.
+ *   - Since 1.1, a backend may compute with a key it holds by reference (key_open, key_compute):
+ *     the host then never sees the secret. It says per key what it can compute (key_supports),
+ *     and the host offers and accepts for that secret only those algorithms.
  */
 #ifndef MULTICHAP_BACKEND_H
 #define MULTICHAP_BACKEND_H
@@ -52,7 +55,7 @@ extern "C" {
 #endif
 
 #define MULTICHAP_BACKEND_ABI_MAJOR 1
-#define MULTICHAP_BACKEND_ABI_MINOR 0
+#define MULTICHAP_BACKEND_ABI_MINOR 1
 
 /* The one symbol a plugin exports, as a string for dlsym(). */
 #define MULTICHAP_BACKEND_ENTRY_SYMBOL "multichap_backend_entry_v1"
@@ -63,9 +66,26 @@ extern "C" {
 #define MULTICHAP_BACKEND_ERR_BUFFER 2      /* out_cap is below the digest size */
 #define MULTICHAP_BACKEND_ERR_FAILED 3      /* the library failed (say why through the log) */
 #define MULTICHAP_BACKEND_ERR_INIT 4        /* init: the backend cannot work in this process */
+/* Since 1.1, from the key_* functions (the reason in why): */
+#define MULTICHAP_BACKEND_ERR_REFERENCE 5   /* the reference is malformed or not this backend's */
+#define MULTICHAP_BACKEND_ERR_UNAVAILABLE 6 /* the module or token cannot be reached or loaded */
+#define MULTICHAP_BACKEND_ERR_DENIED 7      /* the token refused the login (a wrong PIN, locked) */
+#define MULTICHAP_BACKEND_ERR_NOT_FOUND 8   /* no key matches the reference (or more than one) */
+#define MULTICHAP_BACKEND_ERR_EXISTS 9      /* key_import: a key matching it exists already */
 
 /* flags */
 #define MULTICHAP_BACKEND_F_SERIAL 0x1u /* never call supports/compute/random concurrently */
+/* Since 1.1: the backend computes only with key references (key_* below); supports() says 0
+ * for every algorithm and the host never offers it as a backend of plain secrets. */
+#define MULTICHAP_BACKEND_F_KEYS_ONLY 0x2u
+
+/* key_open flags (since 1.1) */
+/* Allow MD5 with the key. A token that digests a key with MD5 at all usually does so only for a
+ * key that is readable (not CKA_SENSITIVE): the host asks for it only behind an explicit option. */
+#define MULTICHAP_BACKEND_KEY_F_ALLOW_MD5 0x1u
+/* key_import flags (since 1.1) */
+/* Create the key readable (not sensitive, extractable): its value can then be read back. */
+#define MULTICHAP_BACKEND_KEY_F_READABLE 0x2u
 
 /* Log levels of the host's callback. */
 #define MULTICHAP_BACKEND_LOG_ERROR 0
@@ -123,6 +143,39 @@ typedef struct multichap_backend_v1 {
   void* (*raw_new)(void* ctx, int chap_a);
   int (*raw_digest)(void* raw, const uint8_t* in, size_t len, uint8_t* out);
   void (*raw_free)(void* raw);
+
+  /* ---- ABI 1.1: secrets by reference ---------------------------------------------------------
+   * A secret that lives somewhere the host never reads it (a key in a PKCS#11 token), named by a
+   * reference such as the RFC 7512 URI "pkcs11:token=multichap;object=alice;type=secret-key".
+   * The host reads these fields only when size covers them; each may be NULL (no such support).
+   * why/why_cap: a buffer for one line saying why a call failed (NUL-terminated, truncated to
+   * why_cap); it never holds a secret or a PIN. */
+
+  /* Opens the key named by reference: *key is then passed to the other key_* functions until
+   * key_close. *value_len is the secret's length in bytes when the backend can tell (0 when not).
+   * flags: MULTICHAP_BACKEND_KEY_F_*. Returns MULTICHAP_BACKEND_OK or an ERR_* (REFERENCE,
+   * UNAVAILABLE, DENIED, NOT_FOUND, FAILED). May be called from several threads at once. */
+  int (*key_open)(void* ctx, const char* reference, uint32_t flags, void** key, size_t* value_len,
+                  char* why, size_t why_cap);
+  /* Closes a key of key_open (called once per key, alone). */
+  void (*key_close)(void* ctx, void* key);
+  /* 1 when CHAP_A chap_a can be computed with key, else 0 and why says why not. */
+  int (*key_supports)(void* ctx, void* key, int chap_a, char* why, size_t why_cap);
+  /* The digest H(before[0] || ... || key's value || after[0] || ...) of CHAP_A chap_a, computed
+   * where the key lives, into out (out_cap bytes), its size into *out_len. A CHAP response is one
+   * part before (the identifier byte) and one after (the challenge). Thread-safe. */
+  int (*key_compute)(void* ctx, void* key, int chap_a, const multichap_backend_part* before,
+                     size_t nbefore, const multichap_backend_part* after, size_t nafter,
+                     uint8_t* out, size_t out_cap, size_t* out_len);
+  /* Creates a key named by reference with value (len bytes) where the backend keeps keys;
+   * refuses (MULTICHAP_BACKEND_ERR_EXISTS) when a key matching the reference exists. flags:
+   * MULTICHAP_BACKEND_KEY_F_READABLE. The backend wipes any copy of value it made. */
+  int (*key_import)(void* ctx, const char* reference, const uint8_t* value, size_t len,
+                    uint32_t flags, char* why, size_t why_cap);
+  /* Calls line(arg, text) once for each key or object matching reference, text describing it
+   * in one line without its value; returns MULTICHAP_BACKEND_OK or an ERR_*. */
+  int (*key_list)(void* ctx, const char* reference, void (*line)(void* arg, const char* text),
+                  void* arg, char* why, size_t why_cap);
 } multichap_backend_v1;
 
 /* The entry point of a plugin. host describes the host (check host->abi_major); returns the

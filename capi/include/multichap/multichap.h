@@ -161,6 +161,18 @@ MULTICHAP_API multichap_status multichap_initiator_set_credentials(multichap_ini
 /* Mutual CHAP: the CHAP_N the target must send and the secret it must prove. Rewinds. */
 MULTICHAP_API multichap_status multichap_initiator_set_target_credentials(
     multichap_initiator* ini, const char* expected_chap_n, const unsigned char* secret, size_t len);
+/* Secrets held by reference (README "Secrets in a token"): the secret is a key in a PKCS#11
+ * token named by an RFC 7512 URI, e.g. "pkcs11:token=multichap;object=alice;type=secret-key"
+ * with the PIN from pin-source=file:PATH (or pin-value=, or MULTICHAP_PKCS11_PIN); it is opened
+ * here and never read into this process: responses are computed inside the token, and only the
+ * algorithms the token computes with that key are offered (SoftHSM: SHA-256, SHA-1). The same
+ * rules as the byte forms; a malformed URI or a missing key is MULTICHAP_ERR_USAGE, a wrong PIN
+ * or an unreachable token MULTICHAP_ERR_BACKEND, with the reason in the last error. */
+MULTICHAP_API multichap_status multichap_initiator_set_credentials_uri(multichap_initiator* ini,
+                                                                       const char* chap_n,
+                                                                       const char* uri);
+MULTICHAP_API multichap_status multichap_initiator_set_target_credentials_uri(
+    multichap_initiator* ini, const char* expected_chap_n, const char* uri);
 /* The CHAP_A offer in preference order (default 8,7,6,5); numbers 5..8, no duplicates. Only the
  * ones the backend supports are offered. Rewinds. */
 MULTICHAP_API multichap_status multichap_initiator_set_algorithms(multichap_initiator* ini,
@@ -230,6 +242,13 @@ MULTICHAP_API multichap_status multichap_target_config_add_account(multichap_tar
                                                                    const char* chap_n,
                                                                    const unsigned char* secret,
                                                                    size_t len);
+/* The same with the secrets as keys in a PKCS#11 token (RFC 7512 URIs, see
+ * multichap_initiator_set_credentials_uri()). */
+MULTICHAP_API multichap_status multichap_target_config_add_account_uri(multichap_target_config* cfg,
+                                                                       const char* chap_n,
+                                                                       const char* uri);
+MULTICHAP_API multichap_status multichap_target_config_set_credentials_uri(
+    multichap_target_config* cfg, const char* chap_n, const char* uri);
 /* Secrets for CHAP_Ns that no added account has come from fn(ctx, ...). fn NULL removes it. */
 MULTICHAP_API multichap_status multichap_target_config_set_lookup(multichap_target_config* cfg,
                                                                   multichap_secret_lookup fn,

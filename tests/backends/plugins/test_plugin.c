@@ -141,6 +141,12 @@ static const multichap_backend_v1 kTable = {
 #endif
     NULL,
     NULL,
+    NULL,
+    NULL, /* key_open ... key_list (ABI 1.1): no secrets by reference */
+    NULL,
+    NULL,
+    NULL,
+    NULL,
     NULL};
 
 #ifdef DEFECT_NO_ENTRY
