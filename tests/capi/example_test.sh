@@ -77,7 +77,10 @@ fi
 # every function, the coreutils/rhash vectors, C initiator <-> C target for every algorithm x
 # backend x one-way/mutual (tests/capi/capi_test.c prints "N passed, M failed").
 version=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --modversion multichap)
-backends=$(sed -n 's/^MULTICHAP_BACKENDS:[A-Z]*=//p' "$build/CMakeCache.txt" | tr ';' ',')
+# The backends of plain secrets as built (pkcs11 holds secrets by reference only and is not
+# among multichap_backend_count()'s).
+backends=$(sed -n 's/^MULTICHAP_BACKENDS:[A-Z]*=//p' "$build/CMakeCache.txt" | tr ';' '\n' |
+  grep -vx pkcs11 | paste -sd, -)
 # shellcheck disable=SC2086
 if cc -std=c99 -Wall -Wextra -Werror -pedantic "$src/tests/capi/capi_test.c" -o "$work/capi_test" \
      $flags -lpthread >"$work/cc.log" 2>&1 &&
