@@ -81,11 +81,17 @@ qemu_copy() {  # SECRET TARGET_SECRET OUT -> qemu-img's status; its output in OU
 }
 
 capture_start() {  # FILE
-  tshark -i lo -f "tcp port $port" -w "$1" -q >"$1.log" 2>&1 &
+  # "Capturing on" is printed before dumpcap really captures, so a login right after it can be
+  # missed. The capture also takes UDP datagrams to a sentinel port, printed as they arrive
+  # (-P -l): once one of ours shows up, the capture is running.
+  local sentinel
+  sentinel=$(free_port)
+  tshark -n -l -P -i lo -f "tcp port $port or udp port $sentinel" -w "$1" >"$1.log" 2>&1 &
   cap_pid=$!
   pids+=("$cap_pid")
-  for _ in $(seq 1 100); do
-    grep -q "Capturing on" "$1.log" 2>/dev/null && return 0
+  for _ in $(seq 1 200); do
+    python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"", ("127.0.0.1", int(sys.argv[1])))' "$sentinel"
+    grep -q "UDP" "$1.log" 2>/dev/null && return 0
     sleep 0.05
   done
   echo "tshark did not start:" >&2

@@ -668,19 +668,40 @@ bool Capture::start(std::uint16_t port, const std::string& file, const std::stri
     why = "capturing on lo needs root";
     return false;
   }
-  m_process = Process::spawn(
-      {"tshark", "-l", "-n", "-i", "lo", "-f", "tcp port " + std::to_string(port), "-w", file}, {},
-      log_path, why);
-  if (!m_process) return false;
-  // tshark prints "Capturing on 'Loopback: lo'" once dumpcap has the filter installed; the
-  // file then holds at least the pcapng header.
+  // "Capturing on" comes before dumpcap really captures: a login started right after it can
+  // be missed (seen on a loaded machine). The capture also takes datagrams to a UDP port of our
+  // own and prints a line per packet (-P): once one of our datagrams shows up, it is running.
+  const int sentinel = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sentinel < 0) {
+    why = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t addr_len = sizeof addr;
+  if (::bind(sentinel, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(sentinel, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) {
+    why = std::string("bind: ") + std::strerror(errno);
+    ::close(sentinel);
+    return false;
+  }
+  const std::string filter =
+      "tcp port " + std::to_string(port) + " or udp port " + std::to_string(ntohs(addr.sin_port));
+  m_process = Process::spawn({"tshark", "-l", "-n", "-P", "-i", "lo", "-f", filter, "-w", file}, {},
+                             log_path, why);
+  if (!m_process) {
+    ::close(sentinel);
+    return false;
+  }
   const bool up = wait_until(
       [&] {
-        struct stat st {};
-        return !m_process->running() || (contains(m_process->log(), "Capturing on") &&
-                                         ::stat(file.c_str(), &st) == 0 && st.st_size > 0);
+        if (!m_process->running()) return true;
+        (void)::sendto(sentinel, "", 0, 0, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+        return contains(m_process->log(), "UDP");
       },
       Millis(15000));
+  ::close(sentinel);
   if (!up || !m_process->running()) {
     why = "tshark did not start capturing:\n" + m_process->log();
     m_process->stop(SIGKILL, Millis(0));
@@ -839,8 +860,9 @@ std::string expert_problems(const std::string& file, std::uint16_t port) {
   // Expert infos of severity warning and error, by group and protocol. TCP's sequence analysis
   // (retransmissions, D-SACK when parallel tests load the machine) judges the kernel's TCP, not
   // what we put in the segments: it is left out.
-  const RunResult expert = run(
-      {"tshark", "-r", file, "-n", "-d", decode_as, "-q", "-z", "expert,warn"}, {}, Millis(30000));
+  const RunResult expert =
+      run({"tshark", "-r", file, "-n", "-d", decode_as, "-q", "-z", "expert,warn,!udp"}, {},
+          Millis(30000));
   if (expert.exit_code != 0) return problems + "tshark failed: " + expert.describe();
   std::istringstream lines(expert.out);
   std::string line;
@@ -866,9 +888,10 @@ std::string expert_problems(const std::string& file, std::uint16_t port) {
 }
 
 std::string expert_summary(const std::string& file, std::uint16_t port) {
-  const RunResult r = run({"tshark", "-r", file, "-n", "-d",
-                           "tcp.port==" + std::to_string(port) + ",iscsi", "-q", "-z", "expert"},
-                          {}, Millis(30000));
+  const RunResult r =
+      run({"tshark", "-r", file, "-n", "-d", "tcp.port==" + std::to_string(port) + ",iscsi", "-q",
+           "-z", "expert,!udp"},
+          {}, Millis(30000));
   return r.out;
 }
 

@@ -241,7 +241,8 @@ class Capture {
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
 
-  // Starts `tshark -l -i lo -f "tcp port PORT" -w FILE` and waits for "Capturing on".
+  // Starts `tshark -l -P -i lo -f "tcp port PORT or udp port S" -w FILE` and waits until a
+  // datagram of ours to port S shows in its output (then it captures).
   bool start(std::uint16_t port, const std::string& file, const std::string& log_path,
              std::string& why);
   // Waits (up to 5 s) until the file holds `fins` TCP segments with FIN set (both sides of the
