@@ -186,10 +186,10 @@ std::function<Bytes(LoginScript&)> continued(std::size_t n) {
 std::string many_unknown_keys(std::size_t n) {
   KeyList keys = LoginScript::first_keys();
   for (std::size_t i = 0; i < n; ++i) {
-    char name[64];
-    std::snprintf(name, sizeof(name), "X-unknown-%04zu-%s", i,
-                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");  // 63 bytes
-    keys.set(name, "1");
+    char number[8];
+    std::snprintf(number, sizeof(number), "%04zu", i % 10000);
+    // 63 bytes: "X-unknown-", four digits, '-', 48 letters.
+    keys.set("X-unknown-" + std::string(number) + "-" + std::string(48, 'a'), "1");
   }
   return build_text(keys);
 }
