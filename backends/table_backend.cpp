@@ -96,6 +96,9 @@ std::string hex(const std::uint8_t* p, std::size_t n) {
 
 }  // namespace
 
+static_assert(std::is_same_v<decltype(multichap_backend_v1::compute), multichap_direct_digest_fn>,
+              "ChapCrypto calls a table's compute through auth/digest_part.h's type");
+
 std::string check_table(const multichap_backend_v1* table) {
   if (table == nullptr) return "it returned no table";
   if (table->abi_major != MULTICHAP_BACKEND_ABI_MAJOR) {
@@ -154,6 +157,12 @@ TableBackend::TableBackend(const multichap_backend_v1* table, void* ctx, std::st
                  table->key_compute != nullptr),
       m_slot(kNoSlot) {
   if ((table->flags & MULTICHAP_BACKEND_F_SERIAL) != 0) m_serial = std::make_unique<std::mutex>();
+  // A CHAP response calls the table's compute straight from ChapCrypto::digest_with_secret(),
+  // unless the calls must be serialised or the backend computes with keys only (its compute
+  // then refuses, and digest() says why).
+  if (!m_serial && (table->flags & MULTICHAP_BACKEND_F_KEYS_ONLY) == 0) {
+    set_direct_digest(DirectDigest{table->compute, ctx});
+  }
 }
 
 bool TableBackend::supports(Algorithm alg) const {

@@ -102,11 +102,15 @@ typedef struct multichap_backend_host {
   void* log_ctx;
 } multichap_backend_host;
 
-/* One piece of a digest's input: H(parts[0] || parts[1] || ...). */
+/* One piece of a digest's input: H(parts[0] || parts[1] || ...). data may be NULL when len is
+ * 0. (The guard lets multichap's own core define the same struct, token for token.) */
+#ifndef MULTICHAP_BACKEND_PART_DEFINED
+#define MULTICHAP_BACKEND_PART_DEFINED
 typedef struct multichap_backend_part {
-  const uint8_t* data; /* may be NULL when len is 0 */
+  const uint8_t* data;
   size_t len;
 } multichap_backend_part;
+#endif
 
 typedef struct multichap_backend_v1 {
   uint16_t abi_major; /* MULTICHAP_BACKEND_ABI_MAJOR */
