@@ -73,7 +73,7 @@ if cc -std=c99 -Wall -Wextra -Werror -pedantic "$src/examples/c_initiator/c_init
 else
   sed 's/^/    /' "$work/cc.log"; echo "FAIL build"; echo "$passed passed, 1 failed"; exit 1
 fi
-# The C test suite and README's C example, built the same way against the installed package:
+# The C test suite and docs/c-api.md's complete program, built the same way against the installed package:
 # every function, the coreutils/rhash vectors, C initiator <-> C target for every algorithm x
 # backend x one-way/mutual (tests/capi/capi_test.c prints "N passed, M failed").
 version=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --modversion multichap)
@@ -90,7 +90,7 @@ if cc -std=c99 -Wall -Wextra -Werror -pedantic "$src/tests/capi/capi_test.c" -o 
 else
   fail "capi_test.c against the installed package" "$(cat "$work/cc.log"; tail -n 3 "$work/capi.log")"
 fi
-python3 - "$src/README.md" "$work/readme_example.c" <<'PY'
+python3 - "$src/docs/c-api.md" "$work/readme_example.c" <<'PY'
 import sys
 text = open(sys.argv[1]).read()
 start = text.index("```c\n#include <multichap/multichap.h>") + len("```c\n")
@@ -100,9 +100,9 @@ PY
 if cc -std=c99 -Wall -Wextra -Werror -pedantic "$work/readme_example.c" -o "$work/readme_example" \
      $flags >"$work/cc.log" 2>&1 &&
    out=$(LD_LIBRARY_PATH=$libdir "$work/readme_example") && [ "$out" = "SHA-256 as host1, mutual=1" ]; then
-  pass "README's C example builds and prints: $out"
+  pass "docs/c-api.md's C example builds and prints: $out"
 else
-  fail "README's C example" "$(cat "$work/cc.log") output: ${out:-}"
+  fail "docs/c-api.md's C example" "$(cat "$work/cc.log") output: ${out:-}"
 fi
 resolved=$(LD_LIBRARY_PATH=$libdir ldd "$ini" | awk '/libmultichap\.so/ {print $3}')
 if [ "$resolved" = "$libdir/libmultichap.so.0" ]; then
