@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // Offer fallback: narrower CHAP_A offers for targets that cannot handle ours, and the process-wide
-// memory of the offer that worked (README "Offer fallback").
+// memory of the offer that worked (docs/cli.md).
 //
 // Targets written when only MD5 existed break on a modern offer: Linux LIO before 3.15 fails any
 // CHAP_A of more than one value, tgt and IET number SHA-1 as 7 (IANA: SHA-256) and refuse our

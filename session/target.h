@@ -6,7 +6,7 @@
 // core), each running its own loop; a connection is placed on one loop when it is accepted and
 // stays there, so its handlers never run at once and no lock or hand-off sits on a login's path.
 // No thread belongs to a connection or a session: idle, slow-drip and established connections
-// cost memory (about 1.4 KiB each, see README Performance) and a descriptor, never a thread. The
+// cost memory (about 1.4 KiB each, see docs/benchmarks.md) and a descriptor, never a thread. The
 // loops are standalone Asio (Debian libasio-dev: header-only, epoll underneath), used inside
 // target.cpp only, so users of this header do not inherit it. A login costs microseconds of CPU
 // and runs on its loop. Limits make exhaustion expensive for an attacker and harmless for

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // The fleet's objects in etcd: one key per object under a prefix (default "/multichap/"), values
-// JSON. README "Running a fleet" documents the layout:
+// JSON. docs/fleet.md documents the layout:
 //   PREFIX accounts/NAME      {"secret_b64": "..."} or {"sealed": {"kid","iv","ct"}}
 //   PREFIX identities/NAME    the same: the target's own CHAP_N and secret for mutual CHAP
 //   PREFIX targets/IQN        {"initiators": "all" | [IQN...], "accounts": [NAME...],

@@ -30,6 +30,9 @@ never make a discovery without CHAP a usage error.
   --user U                 our CHAP_N for discovery CHAP
   --secret S               our secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
   --secret-hex HEX, --secret-file PATH
+  --secret-pkcs11 URI      our secret as a key in a PKCS#11 token (docs/backends.md)
+                           (--target-secret-pkcs11 for the target's)
+  --pkcs11-allow-md5       let token keys compute MD5 if the token can (only readable keys)
   --target-user U          the target's expected CHAP_N: asks for mutual CHAP
   --target-secret S        the target's secret (or --target-secret-file, --target-secret-hex,
                            MULTICHAP_TARGET_SECRET); must differ from ours

@@ -54,7 +54,8 @@ Prints R = H(id || secret || challenge) (RFC 1994 §4.1) as 0x + lower-case hex.
   --secret-file PATH read the secret (text, trailing newline stripped) from a file
                      (or set MULTICHAP_SECRET in the environment)
   --secret-pkcs11 URI
-                     a key in a PKCS#11 token (README "Secrets in a token"): computed there
+                     a key in a PKCS#11 token (docs/backends.md): computed there
+  --pkcs11-allow-md5 let the token compute MD5 if it can (only with a readable key)
   --backend B        crypto backend: a name or a plugin's path (see 'multichap algorithms');
                      default: the first found
 )";

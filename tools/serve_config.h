@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // `multichap serve --config FILE`: a declarative TOML file (toml++) describing the portal, its
 // targets with their ACLs and accounts, discovery authentication, the brute-force defence and the
-// limits of the target engine. README "Target configuration" documents the format;
+// limits of the target engine. docs/target.md documents the format;
 // examples/target.toml is a complete example (used by the tests).
 //
 // Secrets are never inline silently: each account or identity takes its secret from
@@ -23,7 +23,7 @@
 
 namespace multichap::cli {
 
-// [store]: the targets, ACLs and accounts come from a shared store (README "Running a fleet").
+// [store]: the targets, ACLs and accounts come from a shared store (docs/fleet.md).
 struct StoreSettings {
   std::string kind = "etcd";
   store::EtcdOptions etcd;             // endpoints, deadline, TLS, user and password

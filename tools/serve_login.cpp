@@ -29,7 +29,7 @@ namespace {
 constexpr const char* kServeUsage =
     R"(usage: multichap serve --listen HOST:PORT --target IQN --user U (--secret S | --secret-file F)
                        [--target-user U (--target-secret S | --target-secret-file F)] [options]
-       multichap serve --config FILE      (several targets, ACLs, accounts: README "Target configuration")
+       multichap serve --config FILE      (several targets, ACLs, accounts: docs/target.md)
        multichap serve --check-config FILE   (prints the configuration, secrets masked; exit 2 on an error)
 
 Runs an iSCSI target (login phase, logout, NOP; no SCSI) that authenticates initiators with
@@ -41,7 +41,7 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --user U                 the initiator's CHAP_N to accept
   --secret S               its secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
   --secret-hex HEX, --secret-file PATH
-  --secret-pkcs11 URI      the secret as a key in a PKCS#11 token (README "Secrets in a token"):
+  --secret-pkcs11 URI      the secret as a key in a PKCS#11 token (docs/backends.md):
                            computed there, never read; also --target-secret-pkcs11 URI
   --pkcs11-allow-md5       let token keys compute MD5 if the token can (only readable keys)
   --target-user U          our CHAP_N for mutual CHAP
@@ -60,7 +60,7 @@ CHAP, until interrupted (SIGINT/SIGTERM). Prints "listening on HOST:PORT" once r
   --discovery-auth none|chap|mutual
                            how Discovery sessions (SendTargets) authenticate (default: like the
                            target: chap, or mutual with --require-mutual; none with --no-auth)
-  --no-guard               turn the password-guessing defence off (README "Brute-force defence")
+  --no-guard               turn the password-guessing defence off (docs/target.md)
   --allow-core-dumps       keep the process dumpable (for debugging): by default serve makes
                            itself non-dumpable (prctl PR_SET_DUMPABLE 0), so a crash writes no
                            core file and other processes of the user cannot attach to it
@@ -107,7 +107,7 @@ discovery of --all) a usage error.
   --user U                 our CHAP_N
   --secret S               our secret (visible in ps: prefer --secret-file or MULTICHAP_SECRET)
   --secret-hex HEX, --secret-file PATH
-  --secret-pkcs11 URI      our secret as a key in a PKCS#11 token (README "Secrets in a token"):
+  --secret-pkcs11 URI      our secret as a key in a PKCS#11 token (docs/backends.md):
                            computed there, never read; also --target-secret-pkcs11 URI
   --pkcs11-allow-md5       let token keys compute MD5 if the token can (only readable keys)
   --target-user U          the target's expected CHAP_N: asks for mutual CHAP
@@ -116,7 +116,7 @@ discovery of --all) a usage error.
   --algs LIST              algorithms to offer, in preference order (default sha3-256,sha256,sha1,md5)
   --offer-fallback on|off  after a target refused our CHAP_A offer (old LIO refusing lists, tgt's
                            SHA-1 numbered 7, istgt's 0x0201), retry with narrower offers, never
-                           outside --algs (default on; see README "Offer fallback")
+                           outside --algs (default on; see docs/cli.md)
   --legacy-tgt-sha1        number SHA-1 as CHAP_A 7 like tgt/IET (needed for SHA-1 with tgt)
   --link-protected         allow secrets under 12 bytes (the link is protected by IPsec)
   --iscsid-conf FILE       read open-iscsi settings: node.session.auth.{authmethod,username,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// multichap store: writes and lists the fleet's objects in etcd (README "Running a fleet").
+// multichap store: writes and lists the fleet's objects in etcd (docs/fleet.md).
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -20,7 +20,7 @@ constexpr const char* kStoreUsage =
     R"(usage: multichap store ACTION [NAME] --endpoints URL[,URL...] [--prefix P] [options]
 
 Writes and lists the objects a fleet of `multichap serve --config` targets with a [store] table
-serves from (README "Running a fleet"). Every target watches the prefix: a change reaches them
+serves from (docs/fleet.md). Every target watches the prefix: a change reaches them
 all within about a second, without a restart.
 
 actions:

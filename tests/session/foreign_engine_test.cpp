@@ -3,7 +3,7 @@
 //
 // An initiator or target with its own iSCSI login engine can use multichap's CHAP without taking
 // multichap's engine: an engine steps a LoginAuthenticator, and that is all it sees of CHAP
-// (docs/ARCHITECTURE.md "One login, from the wire to CHAP"; README "Using the library"). This
+// (docs/ARCHITECTURE.md "One login, from the wire to CHAP"; docs/library.md). This
 // file is that promise, tested: a deliberately minimal "foreign" initiator login loop that knows
 // iSCSI login PDUs (here through our codec in session/pdu.h; yours may be your own) and talks to
 // CHAP *only* through the LoginAuthenticator interface in session/login_authenticator.h. It logs

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// A scripted iSCSI target with the quirks of the targets in the field (README "Interoperability"),
+// A scripted iSCSI target with the quirks of the targets in the field (docs/interop.md),
 // for the offer-fallback and discovery tests. It writes its own CHAP (no ChapTarget), so it can
 // misbehave the way they do:
 //   - LIO before 3.15: any CHAP_A other than exactly "5" fails the login ("CHAP_A is not MD5"),

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // A fleet on a real etcd: a 3-member cluster on loopback (free ports, data on tmpfs, started and
 // stopped here) and 3 `multichap serve --config` processes sharing it, written to with
-// `multichap store` and logged into with our initiator. Label `fleet` (README "Running a
-// fleet"): propagation of accounts, rotations and ACLs; one fleet-wide lockout for guesses spread
+// `multichap store` and logged into with our initiator. Label `fleet` (docs/fleet.md):
+// propagation of accounts, rotations and ACLs; one fleet-wide lockout for guesses spread
 // over the targets; the leader killed during 200 logins; the majority lost past max_stale and
 // back; compaction past a watch's revision; TLS with client certificates and etcd auth with a
 // role that cannot write accounts.
@@ -564,7 +564,7 @@ TEST_F(Fleet, TlsClientCertificatesAndEtcdAuthWithAReadOnlyRoleForTargets) {
 
 }  // namespace
 
-// The benchmark of README "Running a fleet" (skipped unless MULTICHAP_FLEET_BENCH=1): one run
+// The benchmark of docs/fleet.md (skipped unless MULTICHAP_FLEET_BENCH=1): one run
 // measures logins/s and p99 against a target on the store and one on a TOML file, alternating
 // in rounds on the same machine, then the latency of a failed login while the store counts.
 namespace {

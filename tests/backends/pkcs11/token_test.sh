@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# CHAP secrets in a PKCS#11 token (the pkcs11 backend, README "Secrets in a token"), with a
+# CHAP secrets in a PKCS#11 token (the pkcs11 backend, docs/backends.md), with a
 # SoftHSM2 token initialised in a temporary directory through SOFTHSM2_CONF:
 #   - `multichap token import` (sensitive, not extractable; refuses to overwrite) and `list`;
 #   - `multichap algorithms --secret-pkcs11`: SHA-1 and SHA-256 computed in the token, MD5 and
