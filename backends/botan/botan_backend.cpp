@@ -46,7 +46,7 @@ constexpr const char* botan_name(Algorithm alg) {
 struct ThreadHashes {
   std::array<std::unique_ptr<Botan::HashFunction>, kAlgorithmCount> owned;
 };
-thread_local std::array<Botan::HashFunction*, kAlgorithmCount> t_hashes{};
+MULTICHAP_HOT_TLS thread_local std::array<Botan::HashFunction*, kAlgorithmCount> t_hashes{};
 
 Botan::HashFunction* create_thread_hash(Algorithm alg) {
   thread_local ThreadHashes owner;

@@ -13,6 +13,7 @@
 
 #include "auth/algorithm.h"
 #include "auth/secure.h"
+#include "backends/plugin_support.h"
 #include "multichap/backend.h"
 
 namespace multichap {
@@ -65,8 +66,8 @@ void log_line(const multichap_backend_host* host, int level, const char* message
 // every digest. The hot path reads a trivially destructible thread_local array (no guard
 // check); the owner closes the handles when the thread exits. Every Backend shares them: a
 // handle depends only on its algorithm.
-thread_local std::array<gcry_md_hd_t, kAlgorithmCount> t_handles{};
-thread_local bool t_handles_gone = false;
+MULTICHAP_HOT_TLS thread_local std::array<gcry_md_hd_t, kAlgorithmCount> t_handles{};
+MULTICHAP_HOT_TLS thread_local bool t_handles_gone = false;
 
 struct ThreadHandles {
   std::array<gcry_md_hd_t, kAlgorithmCount> owned{};
