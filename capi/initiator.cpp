@@ -134,6 +134,15 @@ multichap_status multichap_initiator_set_link_protected(multichap_initiator* ini
   });
 }
 
+multichap_status multichap_initiator_set_allow_none(multichap_initiator* ini, int allow) {
+  if (ini == nullptr) return fail(t_last_error, MULTICHAP_ERR_USAGE, "initiator is NULL");
+  return guarded(ini->error, [&] {
+    ChapInitiatorConfig candidate = copy_config(ini->config);
+    candidate.policy.allow_none = allow != 0;
+    return apply(ini, std::move(candidate), ini->has_credentials);
+  });
+}
+
 void multichap_initiator_rewind(multichap_initiator* ini) {
   if (ini == nullptr) return;
   ini->pending = PendingStep<ChapInitiator>{};

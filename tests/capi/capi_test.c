@@ -664,6 +664,67 @@ static void test_negotiation_failures(const multichap_backend* b) {
   multichap_target_config_free(cfg);
 }
 
+/* AuthMethod=None: offered beside CHAP only when allowed and not mutual; a target's None then
+ * ends the exchange without CHAP, and fails it otherwise. */
+static int first_output_is(multichap_initiator* ini, const char* keys) {
+  char out[kBuf];
+  size_t n = 0;
+  multichap_initiator_rewind(ini);
+  if (multichap_initiator_step(ini, NULL, 0, out, sizeof out, &n) != MULTICHAP_OK) return 0;
+  return n == strlen(keys) + 1 && memcmp(out, keys, n) == 0;
+}
+
+static void test_allow_none(const multichap_backend* b) {
+  static const char kNone[] = "AuthMethod=None";
+  char out[kBuf];
+  size_t n = 0;
+  multichap_initiator* ini = new_initiator(b, 0, NULL, 0);
+  CHECK(first_output_is(ini, "AuthMethod=CHAP")); /* the default */
+  CHECK_STATUS(multichap_initiator_step(ini, kNone, sizeof kNone, out, sizeof out, &n),
+               MULTICHAP_ERR_POLICY);
+  CHECK(multichap_initiator_state(ini) == MULTICHAP_FAILED);
+
+  CHECK_STATUS(multichap_initiator_set_allow_none(ini, 1), MULTICHAP_OK);
+  CHECK(first_output_is(ini, "AuthMethod=CHAP,None"));
+  CHECK_STATUS(multichap_initiator_step(ini, kNone, sizeof kNone, out, sizeof out, &n),
+               MULTICHAP_OK);
+  CHECK(n == 0);
+  CHECK(multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED);
+  CHECK(multichap_initiator_may_transit(ini) == 1);
+  CHECK(multichap_initiator_algorithm(ini) == 0);
+  CHECK(multichap_initiator_mutual(ini) == 0);
+
+  /* A CHAP target still gets CHAP from an initiator that allows None. */
+  {
+    multichap_target_config* cfg = new_config(b, 0, kAllAlgorithms, 4);
+    multichap_target_login* login = new_login(cfg);
+    outcome o;
+    multichap_initiator_rewind(ini);
+    o = run_exchange(ini, login);
+    CHECK_STATUS(o.initiator_status, MULTICHAP_OK);
+    CHECK_STATUS(o.target_status, MULTICHAP_OK);
+    CHECK(multichap_initiator_state(ini) == MULTICHAP_SUCCEEDED);
+    CHECK(multichap_initiator_algorithm(ini) == 8);
+    multichap_target_login_free(login);
+    multichap_target_config_free(cfg);
+  }
+
+  /* Back to 0: None refused again. */
+  CHECK_STATUS(multichap_initiator_set_allow_none(ini, 0), MULTICHAP_OK);
+  CHECK(first_output_is(ini, "AuthMethod=CHAP"));
+  CHECK_STATUS(multichap_initiator_set_allow_none(NULL, 1), MULTICHAP_ERR_USAGE);
+  multichap_initiator_free(ini);
+
+  /* Mutual: the target must prove itself, so None is neither offered nor accepted. */
+  ini = new_initiator(b, 1, kTargetSecret, SECRET_LEN(kTargetSecret));
+  CHECK_STATUS(multichap_initiator_set_allow_none(ini, 1), MULTICHAP_OK);
+  CHECK(first_output_is(ini, "AuthMethod=CHAP"));
+  CHECK_STATUS(multichap_initiator_step(ini, kNone, sizeof kNone, out, sizeof out, &n),
+               MULTICHAP_ERR_POLICY);
+  CHECK(multichap_initiator_state(ini) == MULTICHAP_FAILED);
+  multichap_initiator_free(ini);
+}
+
 /* The initiator sends the target's own challenge back as its CHAP_C (reflection): refused. */
 static void test_reflection(const multichap_backend* b) {
   multichap_target_config* cfg = new_config(b, 1, NULL, 0);
@@ -1188,6 +1249,7 @@ int main(int argc, char** argv) {
       for (mutual = 0; mutual <= 1; ++mutual) test_exchange(b, chap_a, mutual);
     }
     test_negotiation_failures(b);
+    test_allow_none(b);
     test_reflection(b);
     test_lookup(b);
     test_offer_fallback(b);

@@ -339,6 +339,21 @@ MULTICHAP_API multichap_status multichap_initiator_set_algorithms(multichap_init
 MULTICHAP_API multichap_status multichap_initiator_set_link_protected(multichap_initiator* ini,
                                                                       int on);
 /**
+ * @brief Whether a target that asks for no authentication may be logged into. Rewinds.
+ *
+ * Default 0: the first output offers AuthMethod=CHAP and a target's AuthMethod=None fails the
+ * exchange. With 1 the offer is AuthMethod=CHAP,None (what initiators such as libiscsi and
+ * open-iscsi send with CHAP configured) and a target that answers None ends the exchange
+ * successfully without CHAP (multichap_initiator_algorithm() then returns 0). Never while
+ * target credentials are set: mutual CHAP asks the target to prove itself, and None would skip
+ * that, so the offer stays CHAP alone.
+ * @param ini the initiator.
+ * @param allow non-zero: offer None beside CHAP and accept it.
+ * @return #MULTICHAP_OK or an error.
+ */
+MULTICHAP_API multichap_status multichap_initiator_set_allow_none(multichap_initiator* ini,
+                                                                  int allow);
+/**
  * @brief Forgets everything negotiated (algorithm, identifiers, challenges: wiped).
  *
  * The configuration stays. Call it at the start of every leading login.
