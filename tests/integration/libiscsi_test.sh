@@ -356,6 +356,35 @@ else
   show
 fi
 
+# A target that asks for no authentication (no account bound): one-way credentials still log in
+# (AuthMethod=CHAP,None, as libiscsi always offered); mutual credentials do not (the target
+# could not prove itself).
+open_iqn=iqn.2026-12.org.multichap:tgt-open
+truncate -s 8M "$tmp/open.img"
+if ! { tgtadm --lld iscsi --op new --mode target --tid 2 -T "$open_iqn" &&
+  tgtadm --lld iscsi --op new --mode logicalunit --tid 2 --lun 1 -b "$tmp/open.img" &&
+  tgtadm --lld iscsi --op bind --mode target --tid 2 -I ALL; }; then
+  echo "FAIL: configuring tgtd's open target"
+  cat "$tmp/tgtadm.log"
+  exit 1
+fi
+libiscsi iscsi-inq "iscsi://$user%$secret@127.0.0.1:$tgt_port/$open_iqn/1"
+if [ "$rc" = 0 ] && grep -q "Vendor:IET" "$tmp/out" &&
+  grep -q "the target asked for no authentication (AuthMethod=None)" "$tmp/out"; then
+  pass "tgtd, a target without CHAP: one-way credentials log in (AuthMethod=None chosen)"
+else
+  fail "tgtd, target without CHAP, one-way credentials (exit $rc)"
+  show
+fi
+libiscsi iscsi-inq "iscsi://$user%$secret@127.0.0.1:$tgt_port/$open_iqn/1" \
+  LIBISCSI_CHAP_TARGET_USERNAME="$tuser" LIBISCSI_CHAP_TARGET_PASSWORD="$tsecret"
+if [ "$rc" != 0 ] && ! grep -q "Vendor:IET" "$tmp/out"; then
+  pass "tgtd, a target without CHAP: mutual credentials are not downgraded to None"
+else
+  fail "tgtd, target without CHAP, mutual credentials logged in (exit $rc)"
+  show
+fi
+
 if command -v cc >/dev/null; then
   cat >"$tmp/reconnect.c" <<'C'
 /* Logs in, reconnects (iscsi_reconnect_sync), and reads the inquiry data on both connections. */
